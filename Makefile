@@ -1,0 +1,43 @@
+# Thin front door: CMake (Ninja) builds, ctest runs, scripts/ lint and synthesize.
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+WAVE := $(BUILD)/waves/esact-sim.fst
+
+.PHONY: all deps configure build test sim lint synth wave format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# The regression CI runs: lint, synthesis, then every ctest test (smoke and full).
+test: lint synth build
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --no-tests=error
+
+# Default synthetic layer through the golden model (dense and SPLS), then the RTL.
+sim: build
+	@$(BUILD)/esact-sim --wave $(WAVE)
+
+lint: deps
+	@scripts/lint.sh
+
+synth: deps
+	@scripts/synth.sh
+
+wave:
+	@scripts/install-deps.sh --wave
+	@test -f $(WAVE) || $(MAKE) sim
+	gtkwave $(WAVE)
+
+format:
+	@clang-format -i golden/*.h golden/*.cc sim/*.h sim/*.cc tests/*.cc
+
+clean:
+	rm -rf $(BUILD)

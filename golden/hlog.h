@@ -1,0 +1,58 @@
+// HLog quantization (docs/spls.md, section "HLog").
+//
+// An HLog value is a signed power of two or the midpoint between two adjacent powers of
+// two: a minifloat with a one-bit mantissa. Every bit-width n in [4, 8] shares one 5-bit
+// code, so the RTL has one code format:
+//
+//   code[4]   sign (1 = negative)
+//   code[3:1] exponent e: position of the leading one in the int8 magnitude domain
+//   code[0]   half bit h
+//
+//   value = (-1)^sign * (2^e + h * 2^(e-1)),   except e = 0, h = 1, which is zero.
+//
+// The n-bit level set is {0} U {2^(8-n) * l : l in L_n}, L_n = {1, 2, 3, 4, 6, ..., 2^(n-1)},
+// i.e. the lowest exponent 8-n carries no half step and the top level is 128.
+#pragma once
+
+#include <cstdint>
+
+namespace esact {
+
+using HlogCode = uint8_t;
+
+enum class HlogRound : uint8_t {
+  kTowardZero = 0,  // keep the leading one and the next bit (the brief's D2 default)
+  kNearest = 1,     // nearest level, ties to the larger magnitude
+};
+
+constexpr int kHlogMinBits = 4;
+constexpr int kHlogMaxBits = 8;
+constexpr int kHlogCodeBits = 5;
+constexpr int kHlogMaxMagnitude = 128;  // top level for every n
+constexpr HlogCode kHlogZero = 0x01;    // e = 0, h = 1
+
+// Quantizes value in [-128, 128] to the n-bit level set. Throws std::invalid_argument on
+// an out-of-range value or bit-width.
+HlogCode HlogEncode(int value, int bits, HlogRound round);
+
+// Signed integer value of a code (in the int8 magnitude domain).
+int HlogDecode(HlogCode code);
+
+// The product of two HLog values has at most two set bits:
+//   (2^a + ha*2^(a-1)) * (2^b + hb*2^(b-1)) = one of
+//   2^(a+b),  2^(a+b) + 2^(a+b-1),  2^(a+b+1) + 2^(a+b-2).
+struct HlogProduct {
+  int sign = 0;     // -1, 0 (a zero operand) or +1
+  int n_terms = 0;  // 0, 1 or 2
+  int shift[2] = {0, 0};
+};
+
+HlogProduct HlogMultiply(HlogCode a, HlogCode b);
+
+// sign * (1 << shift[0] + 1 << shift[1]), the value one shift-add term pair contributes.
+int32_t HlogProductValue(const HlogProduct& p);
+
+// Shift-add dot product of two code vectors (a[i * stride_a] . b[i * stride_b]).
+int32_t HlogDot(const HlogCode* a, int stride_a, const HlogCode* b, int stride_b, int n);
+
+}  // namespace esact

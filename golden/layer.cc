@@ -1,0 +1,498 @@
+#include "golden/layer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <stdexcept>
+
+namespace esact {
+
+namespace {
+
+// ---- Validation --------------------------------------------------------------------------
+
+std::string CheckRequant(const char* name, Requant rq) {
+  if (rq.mult < 0 || rq.mult >= (1 << kRequantMultBits)) {
+    return fmt::format("{}: requant mult {} outside [0, 2^{})", name, rq.mult, kRequantMultBits);
+  }
+  if (rq.shift < 0 || rq.shift > kRequantMaxShift) {
+    return fmt::format("{}: requant shift {} outside [0, {}]", name, rq.shift, kRequantMaxShift);
+  }
+  return "";
+}
+
+std::string CheckLinear(const char* name, const QuantLinear& lin, int in, int out) {
+  if (lin.w.rows != in || lin.w.cols != out || lin.w.data.size() != static_cast<size_t>(in) * out) {
+    return fmt::format("{}: weight is {}x{}, expected {}x{}", name, lin.w.rows, lin.w.cols, in,
+                       out);
+  }
+  if (lin.bias.size() != static_cast<size_t>(out)) {
+    return fmt::format("{}: bias has {} entries, expected {}", name, lin.bias.size(), out);
+  }
+  return CheckRequant(name, lin.rq);
+}
+
+std::string CheckLn(const char* name, const LnParams& ln, int d) {
+  if (ln.gamma.size() != static_cast<size_t>(d) || ln.beta.size() != static_cast<size_t>(d)) {
+    return fmt::format("{}: gamma/beta have {}/{} entries, expected {}", name, ln.gamma.size(),
+                       ln.beta.size(), d);
+  }
+  return CheckRequant(name, ln.rq);
+}
+
+std::string CheckShapes(const LayerParams& p) {
+  if (p.d_model <= 0 || p.n_heads <= 0 || p.d_ff <= 0) {
+    return fmt::format("d_model ({}), n_heads ({}) and d_ff ({}) must be positive", p.d_model,
+                       p.n_heads, p.d_ff);
+  }
+  if (p.d_model % p.n_heads != 0) {
+    return fmt::format("d_model ({}) is not a multiple of n_heads ({})", p.d_model, p.n_heads);
+  }
+  return "";
+}
+
+std::string CheckParams(const LayerParams& p) {
+  const int d = p.d_model;
+  const struct {
+    const char* name;
+    const QuantLinear& lin;
+    int in;
+    int out;
+  } linears[] = {{"q", p.q, d, d},
+                 {"k", p.k, d, d},
+                 {"v", p.v, d, d},
+                 {"o", p.o, d, d},
+                 {"ffn1", p.ffn1, d, p.d_ff},
+                 {"ffn2", p.ffn2, p.d_ff, d}};
+  for (const auto& l : linears) {
+    if (std::string e = CheckLinear(l.name, l.lin, l.in, l.out); !e.empty()) return e;
+  }
+  for (const std::string& e : {CheckRequant("softmax", p.softmax_rq), CheckRequant("ctx", p.ctx_rq),
+                               CheckLn("ln1", p.ln1, d), CheckLn("ln2", p.ln2, d)}) {
+    if (!e.empty()) return e;
+  }
+  for (int shift : {p.pred_q_shift, p.pred_k_shift}) {
+    if (shift < 0 || shift > kPredMaxShift) {
+      return fmt::format("predictor shift {} outside [0, {}]", shift, kPredMaxShift);
+    }
+  }
+  return "";
+}
+
+std::string CheckRun(int n_tokens, int n_valid, const SplsConfig& cfg) {
+  if (n_valid < 1 || n_valid > n_tokens) {
+    return fmt::format("n_valid ({}) outside [1, n_tokens = {}]", n_valid, n_tokens);
+  }
+  if (!cfg.enabled) return "";
+  if (cfg.hlog_bits < kHlogMinBits || cfg.hlog_bits > kHlogMaxBits) {
+    return fmt::format("hlog_bits ({}) outside [{}, {}]", cfg.hlog_bits, kHlogMinBits,
+                       kHlogMaxBits);
+  }
+  if (cfg.k < 1 || cfg.k > n_tokens) {
+    return fmt::format("top-k ({}) outside [1, n_tokens = {}]", cfg.k, n_tokens);
+  }
+  if (cfg.w < 0) return fmt::format("window w ({}) is negative", cfg.w);
+  if (cfg.t < 0) return fmt::format("threshold t ({}) is negative", cfg.t);
+  return "";
+}
+
+// ---- Integer layer -----------------------------------------------------------------------
+
+// out[c] = requant(x . W[:, c] + bias[c]) for c in [c0, c1); out is a full output row.
+void LinearRow(const int8_t* x, const QuantLinear& lin, int c0, int c1, int8_t* out) {
+  for (int c = c0; c < c1; ++c) {
+    int64_t acc = lin.bias[c];
+    for (int k = 0; k < lin.w.rows; ++k) acc += int32_t{x[k]} * lin.w.at(k, c);
+    out[c] = Requantize(acc, lin.rq);
+  }
+}
+
+void CopyRow(Matrix<int8_t>& m, int dst, int src, int c0, int c1) {
+  std::copy(m.row(src) + c0, m.row(src) + c1, m.row(dst) + c0);
+}
+
+// Context of anchor row i in one head: softmax over the selected keys in set order.
+void AttendRow(const LayerParams& p, const IndexSet& keys, int i, int c0, int c1, LayerResult& r) {
+  const int n = static_cast<int>(keys.size());
+  std::vector<int32_t> scores(n, 0);
+  for (int s = 0; s < n; ++s) {
+    for (int c = c0; c < c1; ++c) scores[s] += int32_t{r.q.at(i, c)} * r.k.at(keys[s], c);
+  }
+  std::vector<uint8_t> prob(n);
+  if (n > 0) IntSoftmax(scores.data(), n, p.softmax_rq, prob.data());
+  for (int c = c0; c < c1; ++c) {
+    int64_t acc = 0;
+    for (int s = 0; s < n; ++s) acc += int32_t{prob[s]} * r.v.at(keys[s], c);
+    r.ctx.at(i, c) = Requantize(acc, p.ctx_rq);
+  }
+}
+
+void RunHead(const LayerParams& p, const Matrix<int8_t>& x, int n_valid, int head, LayerResult& r) {
+  const HeadDecision& hd = r.decision.heads[head];
+  const int dh = p.d_head();
+  const int c0 = head * dh;
+  const int c1 = c0 + dh;
+  const int64_t row_macs = int64_t{p.d_model} * dh;
+  for (int i = 0; i < n_valid; ++i) {
+    if (hd.reuse[i] != i) continue;
+    LinearRow(x.row(i), p.q, c0, c1, r.q.row(i));
+    r.ops.executed[kCompQ] += row_macs;
+  }
+  for (int j = 0; j < n_valid; ++j) {
+    if (!hd.needed_kv[j]) continue;
+    LinearRow(x.row(j), p.k, c0, c1, r.k.row(j));
+    LinearRow(x.row(j), p.v, c0, c1, r.v.row(j));
+    r.ops.executed[kCompK] += row_macs;
+    r.ops.executed[kCompV] += row_macs;
+  }
+  for (int i = 0; i < n_valid; ++i) {
+    if (hd.reuse[i] != i) continue;
+    AttendRow(p, hd.spa[i], i, c0, c1, r);
+    r.ops.executed[kCompScores] += static_cast<int64_t>(hd.spa[i].size()) * dh;
+    r.ops.executed[kCompPv] += static_cast<int64_t>(hd.spa[i].size()) * dh;
+  }
+  // Anchors are complete before any copy, whatever order the decision lists them in.
+  for (int i = 0; i < n_valid; ++i) {
+    if (hd.reuse[i] != i) CopyRow(r.ctx, i, hd.reuse[i], c0, c1);
+  }
+}
+
+void RunOutputProjection(const LayerParams& p, int n_valid, LayerResult& r) {
+  const std::vector<int>& anchor = r.decision.token_anchor;
+  for (int i = 0; i < n_valid; ++i) {
+    if (anchor[i] != i) continue;
+    LinearRow(r.ctx.row(i), p.o, 0, p.d_model, r.attn.row(i));
+    r.ops.executed[kCompOut] += int64_t{p.d_model} * p.d_model;
+  }
+  for (int i = 0; i < n_valid; ++i) {
+    if (anchor[i] != i) CopyRow(r.attn, i, anchor[i], 0, p.d_model);
+  }
+}
+
+// out = LN(a + b) with the int16 residual the vector unit forms.
+void ResidualLayerNorm(const int8_t* a, const int8_t* b, int d, const LnParams& ln, int8_t* out) {
+  std::vector<int16_t> sum(d);
+  for (int c = 0; c < d; ++c) sum[c] = static_cast<int16_t>(a[c] + b[c]);
+  IntLayerNorm(sum.data(), d, ln, out);
+}
+
+void RunFfn(const LayerParams& p, int n_valid, FfnPolicy policy, LayerResult& r) {
+  const std::vector<int>& anchor = r.decision.token_anchor;
+  const bool reuse = policy == FfnPolicy::kReuse;
+  const int64_t row_macs = int64_t{p.d_model} * p.d_ff;
+  std::vector<int8_t> pre(p.d_ff);
+  for (int i = 0; i < n_valid; ++i) {
+    if (reuse && anchor[i] != i) continue;
+    LinearRow(r.h.row(i), p.ffn1, 0, p.d_ff, pre.data());
+    for (int c = 0; c < p.d_ff; ++c) r.ffn_act.at(i, c) = ApplyLut(p.gelu_lut, pre[c]);
+    LinearRow(r.ffn_act.row(i), p.ffn2, 0, p.d_model, r.ffn_out.row(i));
+    r.ops.executed[kCompFfn1] += row_macs;
+    r.ops.executed[kCompFfn2] += row_macs;
+  }
+  if (!reuse) return;
+  for (int i = 0; i < n_valid; ++i) {
+    if (anchor[i] == i) continue;
+    CopyRow(r.ffn_act, i, anchor[i], 0, p.d_ff);
+    CopyRow(r.ffn_out, i, anchor[i], 0, p.d_model);
+  }
+}
+
+void CountDenseOps(const LayerParams& p, int n_valid, bool predictor, OpCounts& ops) {
+  const int64_t n = n_valid;
+  const int64_t d = p.d_model;
+  const int64_t attn = p.n_heads * n * n * p.d_head();
+  for (int c : {kCompQ, kCompK, kCompV, kCompOut}) ops.dense[c] = n * d * d;
+  ops.dense[kCompScores] = attn;
+  ops.dense[kCompPv] = attn;
+  ops.dense[kCompFfn1] = n * d * p.d_ff;
+  ops.dense[kCompFfn2] = n * d * p.d_ff;
+  // Q^ and K^ projections plus every head's PAM.
+  ops.predictor_ops = predictor ? 2 * n * d * d + attn : 0;
+}
+
+// ---- fp32 layer --------------------------------------------------------------------------
+
+// Every tensor of one fp32 run, kept for calibration. Rows >= n_valid are zero except x.
+struct FloatTrace {
+  Matrix<float> x, q, k, v, ctx, attn, h, ffn_pre, ffn_act, ffn_out, y;
+};
+
+Matrix<float> FloatLinearRows(const Matrix<float>& x, const FloatLinear& lin, int n_valid) {
+  Matrix<float> out(x.rows, lin.w.cols);
+  for (int i = 0; i < n_valid; ++i) {
+    for (int c = 0; c < lin.w.cols; ++c) {
+      double acc = lin.bias[c];
+      for (int k = 0; k < lin.w.rows; ++k) acc += double{x.at(i, k)} * lin.w.at(k, c);
+      out.at(i, c) = static_cast<float>(acc);
+    }
+  }
+  return out;
+}
+
+Matrix<float> FloatAttention(const FloatTrace& t, int n_heads, int n_valid) {
+  const int dh = t.q.cols / n_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+  Matrix<float> ctx(t.q.rows, t.q.cols);
+  std::vector<double> prob(n_valid);
+  for (int h = 0; h < n_heads; ++h) {
+    const int c0 = h * dh;
+    for (int i = 0; i < n_valid; ++i) {
+      for (int j = 0; j < n_valid; ++j) {
+        double s = 0.0;
+        for (int c = c0; c < c0 + dh; ++c) s += double{t.q.at(i, c)} * t.k.at(j, c);
+        prob[j] = s * scale;
+      }
+      const double max_s = *std::max_element(prob.begin(), prob.end());
+      double sum = 0.0;
+      for (double& e : prob) sum += (e = std::exp(e - max_s));
+      for (int c = c0; c < c0 + dh; ++c) {
+        double acc = 0.0;
+        for (int j = 0; j < n_valid; ++j) acc += prob[j] * t.v.at(j, c);
+        ctx.at(i, c) = static_cast<float>(acc / sum);
+      }
+    }
+  }
+  return ctx;
+}
+
+// LN(a + b) over rows [0, n_valid).
+Matrix<float> FloatResidualLayerNorm(const Matrix<float>& a, const Matrix<float>& b,
+                                     const std::vector<float>& gamma,
+                                     const std::vector<float>& beta, float eps, int n_valid) {
+  Matrix<float> out(a.rows, a.cols);
+  const int d = a.cols;
+  std::vector<double> r(d);
+  for (int i = 0; i < n_valid; ++i) {
+    double mean = 0.0;
+    for (int c = 0; c < d; ++c) mean += (r[c] = double{a.at(i, c)} + b.at(i, c));
+    mean /= d;
+    double var = 0.0;
+    for (double v : r) var += (v - mean) * (v - mean);
+    const double inv_std = 1.0 / std::sqrt(var / d + eps);
+    for (int c = 0; c < d; ++c) {
+      out.at(i, c) = static_cast<float>((r[c] - mean) * inv_std * gamma[c] + beta[c]);
+    }
+  }
+  return out;
+}
+
+double Gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+
+FloatTrace TraceLayerFloat(const FloatLayer& f, const Matrix<float>& x, int n_valid) {
+  if (x.cols != f.d_model || n_valid < 1 || n_valid > x.rows || f.n_heads <= 0 ||
+      f.d_model % f.n_heads != 0) {
+    throw std::invalid_argument("RunLayerFloat: inconsistent shapes");
+  }
+  FloatTrace t;
+  t.x = x;
+  t.q = FloatLinearRows(x, f.q, n_valid);
+  t.k = FloatLinearRows(x, f.k, n_valid);
+  t.v = FloatLinearRows(x, f.v, n_valid);
+  t.ctx = FloatAttention(t, f.n_heads, n_valid);
+  t.attn = FloatLinearRows(t.ctx, f.o, n_valid);
+  t.h = FloatResidualLayerNorm(x, t.attn, f.ln1_gamma, f.ln1_beta, f.ln_eps, n_valid);
+  t.ffn_pre = FloatLinearRows(t.h, f.ffn1, n_valid);
+  t.ffn_act = Matrix<float>(x.rows, f.d_ff);
+  for (int i = 0; i < n_valid; ++i) {
+    for (int c = 0; c < f.d_ff; ++c)
+      t.ffn_act.at(i, c) = static_cast<float>(Gelu(t.ffn_pre.at(i, c)));
+  }
+  t.ffn_out = FloatLinearRows(t.ffn_act, f.ffn2, n_valid);
+  t.y = FloatResidualLayerNorm(t.h, t.ffn_out, f.ln2_gamma, f.ln2_beta, f.ln_eps, n_valid);
+  return t;
+}
+
+// ---- Post-training quantization ----------------------------------------------------------
+
+double MaxAbs(const float* v, size_t n) {
+  double m = 0.0;
+  for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(double{v[i]}));
+  return m;
+}
+
+// Symmetric scale mapping max |v| to `levels`; an all-zero tensor gets scale 1 so that
+// no factor divides by zero.
+double SymmetricScale(double max_abs, double levels) {
+  return max_abs > 0 ? max_abs / levels : 1.0;
+}
+
+// Scale of the calibrated activation rows [0, n_valid).
+double ActivationScale(const Matrix<float>& m, int n_valid) {
+  return SymmetricScale(MaxAbs(m.data.data(), static_cast<size_t>(n_valid) * m.cols), 127.0);
+}
+
+int32_t RoundToInt32(double v) {
+  const double lim = std::numeric_limits<int32_t>::max();
+  return static_cast<int32_t>(std::llround(std::clamp(v, -lim, lim)));
+}
+
+QuantLinear QuantizeLinear(const FloatLinear& f, double s_in, double s_out) {
+  const double s_w = SymmetricScale(MaxAbs(f.w.data.data(), f.w.data.size()), 127.0);
+  QuantLinear q;
+  q.w = QuantizeTensor(f.w, static_cast<float>(s_w));
+  for (float b : f.bias) q.bias.push_back(RoundToInt32(b / (s_in * s_w)));
+  q.rq = QuantizeMultiplier(s_in * s_w / s_out);
+  return q;
+}
+
+// gamma in int16 at scale s_g; n_i * gamma_i then has scale s_g * 2^-kLnFracBits, which
+// beta shares.
+LnParams QuantizeLn(const std::vector<float>& gamma, const std::vector<float>& beta, double s_out) {
+  const double s_g = SymmetricScale(MaxAbs(gamma.data(), gamma.size()), 32767.0);
+  const double s_acc = std::ldexp(s_g, -kLnFracBits);
+  LnParams ln;
+  for (float g : gamma) {
+    ln.gamma.push_back(
+        static_cast<int16_t>(std::clamp<long long>(std::llround(g / s_g), -32768, 32767)));
+  }
+  for (float b : beta) ln.beta.push_back(RoundToInt32(b / s_acc));
+  ln.rq = QuantizeMultiplier(s_acc / s_out);
+  return ln;
+}
+
+// Smallest shift that brings the calibrated predicted projection into HLog range (<= 128).
+int PredictorShift(const Matrix<HlogCode>& x_hat, const Matrix<int8_t>& w, int n_valid) {
+  const Matrix<int32_t> proj =
+      PredictProject(x_hat, HlogQuantMatrix(w, kHlogMaxBits, HlogRound::kTowardZero), n_valid);
+  int64_t m = 0;
+  for (int32_t v : proj.data) m = std::max(m, std::abs(int64_t{v}));
+  int shift = 0;
+  while ((m >> shift) > kHlogMaxMagnitude) ++shift;
+  return shift;
+}
+
+}  // namespace
+
+// ---- Public API ---------------------------------------------------------------------------
+
+PredictorWeights MakePredictorWeights(const LayerParams& p, const SplsConfig& cfg) {
+  PredictorWeights w;
+  w.w_q_hat = HlogQuantMatrix(p.q.w, cfg.hlog_bits, cfg.round);
+  w.w_k_hat = HlogQuantMatrix(p.k.w, cfg.hlog_bits, cfg.round);
+  w.q_shift = p.pred_q_shift;
+  w.k_shift = p.pred_k_shift;
+  return w;
+}
+
+const char* ComponentName(int c) {
+  static constexpr const char* kNames[kNumComponents] = {"q",  "k",   "v",    "scores",
+                                                         "pv", "out", "ffn1", "ffn2"};
+  return c >= 0 && c < kNumComponents ? kNames[c] : "unknown";
+}
+
+int64_t OpCounts::DenseTotal() const {
+  int64_t s = 0;
+  for (int64_t v : dense) s += v;
+  return s;
+}
+
+int64_t OpCounts::ExecutedTotal() const {
+  int64_t s = 0;
+  for (int64_t v : executed) s += v;
+  return s;
+}
+
+double OpCounts::RemovedFraction() const {
+  const int64_t total = DenseTotal();
+  return total == 0 ? 0.0 : 1.0 - static_cast<double>(ExecutedTotal()) / total;
+}
+
+std::string ValidateLayer(const LayerParams& p, int n_tokens, int n_valid, const SplsConfig& cfg) {
+  if (std::string e = CheckShapes(p); !e.empty()) return e;
+  if (std::string e = CheckParams(p); !e.empty()) return e;
+  return CheckRun(n_tokens, n_valid, cfg);
+}
+
+LayerResult RunLayer(const LayerParams& p, const Matrix<int8_t>& x, int n_valid,
+                     const SplsConfig& cfg) {
+  if (const std::string e = ValidateLayer(p, x.rows, n_valid, cfg); !e.empty()) {
+    throw std::invalid_argument(e);
+  }
+  if (x.cols != p.d_model) {
+    throw std::invalid_argument(
+        fmt::format("x has {} columns, expected d_model = {}", x.cols, p.d_model));
+  }
+  const int n = x.rows;
+  const int d = p.d_model;
+  LayerResult r;
+  r.decision = cfg.enabled ? Predict(x, n_valid, p.n_heads, MakePredictorWeights(p, cfg), cfg)
+                           : DenseDecision(n, n_valid, p.n_heads);
+  r.q = r.k = r.v = r.ctx = r.attn = r.h = r.ffn_out = r.y = Matrix<int8_t>(n, d);
+  r.ffn_act = Matrix<int8_t>(n, p.d_ff);
+  CountDenseOps(p, n_valid, cfg.enabled, r.ops);
+
+  for (int head = 0; head < p.n_heads; ++head) RunHead(p, x, n_valid, head, r);
+  RunOutputProjection(p, n_valid, r);
+  for (int i = 0; i < n_valid; ++i)
+    ResidualLayerNorm(x.row(i), r.attn.row(i), d, p.ln1, r.h.row(i));
+  RunFfn(p, n_valid, cfg.ffn, r);
+  for (int i = 0; i < n_valid; ++i) {
+    ResidualLayerNorm(r.h.row(i), r.ffn_out.row(i), d, p.ln2, r.y.row(i));
+  }
+  return r;
+}
+
+Matrix<float> RunLayerFloat(const FloatLayer& f, const Matrix<float>& x, int n_valid) {
+  return TraceLayerFloat(f, x, n_valid).y;
+}
+
+LayerParams QuantizeLayer(const FloatLayer& f, const Matrix<float>& calib_x, int n_valid) {
+  const FloatTrace t = TraceLayerFloat(f, calib_x, n_valid);
+  const double s_x = ActivationScale(t.x, n_valid);
+  const double s_q = ActivationScale(t.q, n_valid);
+  const double s_k = ActivationScale(t.k, n_valid);
+  const double s_v = ActivationScale(t.v, n_valid);
+  const double s_ctx = ActivationScale(t.ctx, n_valid);
+  const double s_h = ActivationScale(t.h, n_valid);
+  const double s_pre = ActivationScale(t.ffn_pre, n_valid);
+  const double s_act = ActivationScale(t.ffn_act, n_valid);
+  const double s_y = ActivationScale(t.y, n_valid);
+
+  LayerParams p;
+  p.d_model = f.d_model;
+  p.n_heads = f.n_heads;
+  p.d_ff = f.d_ff;
+  p.q = QuantizeLinear(f.q, s_x, s_q);
+  p.k = QuantizeLinear(f.k, s_x, s_k);
+  p.v = QuantizeLinear(f.v, s_x, s_v);
+  p.o = QuantizeLinear(f.o, s_ctx, s_x);  // a joins the residual in the scale of x
+  p.ffn1 = QuantizeLinear(f.ffn1, s_h, s_pre);
+  p.ffn2 = QuantizeLinear(f.ffn2, s_act, s_h);  // f joins the residual in the scale of h
+  // The softmax exponent is (max - s) in log2 units with kSoftmaxFracBits fraction bits.
+  const double log2_e = 1.0 / std::log(2.0);
+  p.softmax_rq = QuantizeMultiplier(s_q * s_k / std::sqrt(static_cast<double>(p.d_head())) *
+                                    log2_e * (1 << kSoftmaxFracBits));
+  // Probabilities carry the scale 2^-kSoftmaxProbBits.
+  p.ctx_rq = QuantizeMultiplier(std::ldexp(s_v, -kSoftmaxProbBits) / s_ctx);
+  p.ln1 = QuantizeLn(f.ln1_gamma, f.ln1_beta, s_h);
+  p.ln2 = QuantizeLn(f.ln2_gamma, f.ln2_beta, s_y);
+  p.gelu_lut = BuildGeluLut(static_cast<float>(s_pre), static_cast<float>(s_act));
+
+  const Matrix<HlogCode> x_hat = HlogQuantMatrix(QuantizeTensor(calib_x, static_cast<float>(s_x)),
+                                                 kHlogMaxBits, HlogRound::kTowardZero);
+  p.pred_q_shift = PredictorShift(x_hat, p.q.w, n_valid);
+  p.pred_k_shift = PredictorShift(x_hat, p.k.w, n_valid);
+  p.x_scale = static_cast<float>(s_x);
+  p.y_scale = static_cast<float>(s_y);
+  return p;
+}
+
+Matrix<int8_t> QuantizeTensor(const Matrix<float>& x, float scale) {
+  Matrix<int8_t> q(x.rows, x.cols);
+  for (size_t i = 0; i < x.data.size(); ++i) {
+    // Clamped first: llround is undefined outside the int64 range.
+    q.data[i] = SaturateInt8(std::llround(std::clamp(double{x.data[i]} / scale, -256.0, 256.0)));
+  }
+  return q;
+}
+
+Matrix<float> DequantizeTensor(const Matrix<int8_t>& x, float scale) {
+  Matrix<float> f(x.rows, x.cols);
+  for (size_t i = 0; i < x.data.size(); ++i) f.data[i] = x.data[i] * scale;
+  return f;
+}
+
+}  // namespace esact

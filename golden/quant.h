@@ -1,0 +1,79 @@
+// Integer numerics of the int8 encoder layer (docs/spls.md, section "Integer layer").
+// Each rule is one small function named after the RTL operation that implements it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace esact {
+
+// v / 2^shift rounded half away from zero; shift in [0, 62].
+int64_t RoundShift(int64_t v, int shift);
+
+int8_t SaturateInt8(int64_t v);
+
+// Fixed-point requantization: SaturateInt8(RoundShift(acc * mult, shift)).
+struct Requant {
+  int32_t mult = 1;  // [0, 2^kRequantMultBits)
+  int shift = 0;     // [0, kRequantMaxShift]
+  bool operator==(const Requant& o) const { return mult == o.mult && shift == o.shift; }
+};
+
+constexpr int kRequantMultBits = 16;
+constexpr int kRequantMaxShift = 47;
+
+int8_t Requantize(int64_t acc, Requant rq);
+
+// The Requant closest to a positive real factor: mult in [2^15, 2^16) and the largest
+// shift <= kRequantMaxShift. Throws std::invalid_argument if real <= 0 or too large.
+Requant QuantizeMultiplier(double real);
+
+// ---- Integer softmax -------------------------------------------------------------------
+// x_j  = RoundShift((max - s_j) * rq.mult, rq.shift)  exponent in log2 units, F frac bits
+// e_j  = kSoftmaxExp2Lut[x_j mod 2^F] >> (x_j / 2^F)   (0 once the shift reaches 16)
+// sum  = sum_j e_j
+// r    = floor(2^kSoftmaxRecipBits / sum)
+// p_j  = min(255, RoundShift(e_j * r, kSoftmaxRecipBits - 8))   probability, scale 1/256
+constexpr int kSoftmaxFracBits = 5;
+constexpr int kSoftmaxLutSize = 1 << kSoftmaxFracBits;
+constexpr int kSoftmaxExpBits = 15;  // e_j <= 2^15
+constexpr int kSoftmaxRecipBits = 30;
+constexpr int kSoftmaxProbBits = 8;
+
+// kSoftmaxExp2Lut[f] = round(2^15 * 2^(-f / 32)).
+extern const std::array<uint16_t, kSoftmaxLutSize> kSoftmaxExp2Lut;
+
+uint32_t SoftmaxExponent(int32_t max_score, int32_t score, Requant rq);
+uint32_t SoftmaxExp(uint32_t x);
+uint32_t SoftmaxRecip(uint32_t sum);
+uint8_t SoftmaxProb(uint32_t e, uint32_t recip);
+// n >= 1 scores in, n probabilities out.
+void IntSoftmax(const int32_t* scores, int n, Requant rq, uint8_t* prob);
+
+// ---- Integer LayerNorm -----------------------------------------------------------------
+// c_i = r_i * d - sum(r)                       (exact, no division)
+// s   = max(1, isqrt(floor(sum(c_i^2) / d)))   (= d * std)
+// inv = floor(2^kLnRecipBits / s)
+// n_i = RoundShift(c_i * inv, kLnRecipBits - kLnFracBits)   normalized, F = 12 frac bits
+// y_i = Requantize(n_i * gamma_i + beta_i, rq)
+constexpr int kLnFracBits = 12;
+constexpr int kLnRecipBits = 31;
+
+struct LnParams {
+  std::vector<int16_t> gamma;
+  std::vector<int32_t> beta;
+  Requant rq;
+};
+
+uint64_t Isqrt(uint64_t v);  // floor(sqrt(v))
+void IntLayerNorm(const int16_t* r, int d, const LnParams& ln, int8_t* y);
+
+// ---- GELU --------------------------------------------------------------------------------
+// lut[i] = SaturateInt8(round_half_away(gelu((i - 128) * in_scale) / out_scale)); applied as
+// lut[x + 128]. The LUT is data (loaded at run time), so any activation fits.
+using GeluLut = std::array<int8_t, 256>;
+GeluLut BuildGeluLut(float in_scale, float out_scale);
+inline int8_t ApplyLut(const GeluLut& lut, int8_t x) { return lut[static_cast<uint8_t>(x + 128)]; }
+
+}  // namespace esact

@@ -1,0 +1,20 @@
+// Human-readable summaries of golden-model runs (used by esact-sim and the benchmarks).
+#pragma once
+
+#include <string>
+
+#include "golden/layer.h"
+
+namespace esact {
+
+// One line per component: dense MACs, executed MACs, removed fraction; then the totals
+// and the predictor's HLog products.
+std::string FormatOpTable(const OpCounts& ops);
+
+// Per head: anchors, reused rows and needed K/V columns; then token-level reuse.
+std::string FormatDecisionSummary(const SplsDecision& d, int n_valid);
+
+// Cosine similarity of two equally sized tensors over their first n rows.
+double Cosine(const Matrix<float>& a, const Matrix<float>& b, int n_rows);
+
+}  // namespace esact

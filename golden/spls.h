@@ -1,0 +1,112 @@
+// SPLS: sparsity prediction with local similarity (docs/spls.md).
+//
+// Prediction (D1): X and the offline W_Q, W_K are HLog-quantized; Q^ = X^ W^_Q and
+// K^ = X^ W^_K are computed by shift-add, rescaled by a power of two and re-quantized to
+// HLog; the per-head predicted attention matrix PAM = Q^ K^T is again shift-add only.
+// Top-k (D3) keeps, per row, the k largest PAM entries among the valid columns.
+// Local similarity (D4, D5) lets a row reuse a nearby anchor with a similar index set.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "golden/hlog.h"
+#include "golden/matrix.h"
+
+namespace esact {
+
+// Sorted ascending column indices: the order the attention engine consumes them.
+using IndexSet = std::vector<int>;
+
+enum class FfnPolicy : uint8_t {
+  kNone = 0,   // every valid row runs the FFN
+  kReuse = 1,  // a token that reuses one anchor in every head takes the anchor's FFN output
+};
+
+// Run-time SPLS knobs. A disabled configuration means dense mode.
+struct SplsConfig {
+  bool enabled = true;
+  int hlog_bits = 8;
+  HlogRound round = HlogRound::kTowardZero;
+  int k = 1;  // Top-k per row; clamped to the number of valid tokens
+  int w = 2;  // window: compare with the w previous rows; 0 disables reuse
+  int t = 1;  // minimum overlap |S_i & S_j| for reuse
+  FfnPolicy ffn = FfnPolicy::kNone;
+};
+
+// D3 default: ceil(n / 8), at least 1.
+int DefaultTopK(int n_tokens);
+// D5 default: ceil(0.75 * k).
+int DefaultThreshold(int k);
+
+// HLog of every element of an int8 matrix.
+Matrix<HlogCode> HlogQuantMatrix(const Matrix<int8_t>& m, int bits, HlogRound round);
+
+// Q^ or K^ before re-quantization: rows [0, n_valid) of x_hat (n_tokens x d) times
+// w_hat (d x d) by shift-add; rows at and after n_valid are zero.
+Matrix<int32_t> PredictProject(const Matrix<HlogCode>& x_hat, const Matrix<HlogCode>& w_hat,
+                               int n_valid);
+
+// Power-of-two rescale back to HLog: magnitude >> shift (toward zero), saturated to 128,
+// then HlogEncode with the sign.
+HlogCode PredictRequant(int32_t value, int shift, int bits, HlogRound round);
+Matrix<HlogCode> PredictRequantMatrix(const Matrix<int32_t>& m, int shift, int bits,
+                                      HlogRound round);
+
+// PAM of one head: n_tokens x n_tokens, entry (i, j) = Q^[i, head] . K^[j, head] by
+// shift-add over the head's d_head columns; rows or columns >= n_valid are zero.
+Matrix<int32_t> PredictPam(const Matrix<HlogCode>& q_hat, const Matrix<HlogCode>& k_hat, int head,
+                           int d_head, int n_valid);
+
+// Row-wise Top-k of one PAM row over columns [0, n_valid): the min(k, n_valid) largest
+// entries, ties to the lower column. Returned sorted ascending.
+IndexSet TopKRow(const int32_t* row, int n_valid, int k);
+
+// |a & b| for two sorted index sets.
+int Overlap(const IndexSet& a, const IndexSet& b);
+
+// Reuse decision of one head over rows [0, n_valid) (D4, D5). reuse[i] == i marks an
+// anchor; otherwise reuse[i] is the anchor row whose work row i takes. Padded rows map to
+// -1. Row i looks at anchors j in [i - w, i - 1] with Overlap >= t; the largest overlap
+// wins, the nearer row on ties.
+std::vector<int> ReuseMap(const std::vector<IndexSet>& spa, int n_valid, int w, int t);
+
+// Needed-K/V mask of one head (D7): column j is needed iff an anchor row selects it.
+std::vector<uint8_t> NeededKv(const std::vector<IndexSet>& spa, const std::vector<int>& reuse,
+                              int n_tokens);
+
+// Per-head decisions the engines consume.
+struct HeadDecision {
+  std::vector<IndexSet> spa;       // per row; empty for padded rows
+  std::vector<int> reuse;          // per row; see ReuseMap
+  std::vector<uint8_t> needed_kv;  // per column
+};
+
+struct SplsDecision {
+  std::vector<HeadDecision> heads;
+  // Per token: itself, or the anchor it reuses in every head (D6); -1 for padded rows.
+  std::vector<int> token_anchor;
+};
+
+// Token-level reuse (D6): token i takes anchor a iff every head maps i to the same a != i.
+std::vector<int> TokenAnchors(const std::vector<HeadDecision>& heads, int n_tokens, int n_valid);
+
+// Largest power-of-two rescale of Q~ and K~ (PredictRequant); |Q~| < 2^31.
+constexpr int kPredMaxShift = 31;
+
+// The whole prediction of one layer input. w_q_hat and w_k_hat are the offline HLog
+// weights (HlogQuantMatrix of W_Q, W_K); q_shift and k_shift the power-of-two rescales.
+struct PredictorWeights {
+  Matrix<HlogCode> w_q_hat;
+  Matrix<HlogCode> w_k_hat;
+  int q_shift = 0;
+  int k_shift = 0;
+};
+
+SplsDecision Predict(const Matrix<int8_t>& x, int n_valid, int n_heads,
+                     const PredictorWeights& weights, const SplsConfig& cfg);
+
+// Dense mode expressed as a decision: every valid row an anchor over every valid column.
+SplsDecision DenseDecision(int n_tokens, int n_valid, int n_heads);
+
+}  // namespace esact

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Synthesizes every named configuration of rtl/tops.txt with Yosys (generic gates, no
+# liberty): read_verilog -sv -DSYNTHESIS, hierarchy -check with the parameters, synth,
+# check -assert, stat.
+# Fails (exit 1) on a Yosys error, a failed check, any Yosys warning (this includes
+# "implicitly declared" identifiers), or an inferred latch. Prints one line per
+# configuration; logs in build/synth/<name>.log, cell statistics in build/synth/<name>.stat.
+# Usage: scripts/synth.sh   (from anywhere; works in the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RTL=rtl
+LOG_DIR=build/synth
+YOSYS=${YOSYS:-yosys}
+mkdir -p "$LOG_DIR"
+
+# Yosys warnings that are known to be harmless, one extended regex per entry, each with a
+# comment saying why. Empty: every warning fails the run.
+WARN_WAIVERS=()
+
+# The package first, then every module file; hierarchy picks what the top uses. Every
+# file is parsed for every configuration, so a broken file fails all of them.
+sources=("$RTL/esact_pkg.sv")
+for f in "$RTL"/esact_*.sv; do
+  [[ $f == "$RTL/esact_pkg.sv" ]] || sources+=("$f")
+done
+
+fails=0
+runs=0
+
+# synth_one <name> <top> [<Param>=<value> ...]
+synth_one() {
+  local name=$1 top=$2
+  shift 2
+  local chparams="" p
+  for p in "$@"; do chparams+=" -chparam ${p%%=*} ${p#*=}"; done
+  local log="$LOG_DIR/$name.log" stat="$LOG_DIR/$name.stat"
+  local script="read_verilog -sv -DSYNTHESIS -I$RTL ${sources[*]};
+hierarchy -check -top $top$chparams;
+synth -top $top;
+check -assert;
+tee -q -o $stat stat -top $top"
+  local rc=0 why=()
+  rm -f "$stat"
+  "$YOSYS" -q -l "$log" -p "$script" >/dev/null 2>&1 || rc=$?
+  runs=$((runs + 1))
+  [[ $rc -eq 0 ]] || why+=("yosys exit $rc")
+
+  local warnings
+  warnings=$(grep -E '(^|: )Warning: ' "$log" || true)
+  for w in "${WARN_WAIVERS[@]}"; do
+    warnings=$(grep -vE "$w" <<<"$warnings" || true)
+  done
+  [[ -z $warnings ]] || why+=("$(grep -c . <<<"$warnings") warning(s)")
+  grep -q 'is implicitly declared' "$log" && why+=("implicitly declared identifiers")
+  grep -qE '^[[:space:]]*Latch inferred' "$log" && why+=("latch inferred")
+
+  local cells=? flops=? latches=0
+  if [[ -s $stat ]]; then
+    # With submodules the last section is the flattened design-hierarchy total.
+    local last
+    last=$(awk '/Number of cells:/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$stat")
+    cells=$(grep -m1 -oE '[0-9]+' < <(grep 'Number of cells:' "$stat" | tail -1))
+    flops=$(awk '$1 ~ /^\$_(S|A|)?DFF/ { n += $2 } END { print n + 0 }' <<<"$last")
+    latches=$(awk '$1 ~ /DLATCH|dlatch/ { n += $2 } END { print n + 0 }' <<<"$last")
+    [[ $latches -eq 0 ]] || why+=("$latches latch cell(s)")
+  else
+    why+=("no statistics")
+  fi
+
+  if [[ ${#why[@]} -ne 0 ]]; then
+    fails=$((fails + 1))
+    printf 'synth FAIL  %-24s %-20s %-10s %s\n' "$name" "$top" "$*" "$(IFS=';'; echo "${why[*]}")"
+    grep -E '(^|: )(Warning|ERROR): |Latch inferred' "$log" | grep -v 'No latch' | sort -u \
+      | sed 's/^/    /' >&2 || true
+  else
+    printf 'synth ok    %-24s %-20s %-10s %6s cells %5s flops  0 latches\n' \
+      "$name" "$top" "$*" "$cells" "$flops"
+  fi
+}
+
+while read -r prefix top params; do
+  [[ -z ${prefix:-} || $prefix == \#* ]] && continue
+  params=${params%%#*}
+  # shellcheck disable=SC2086  # params is a space-separated list on purpose
+  synth_one "$prefix" "$top" $params
+done <"$RTL/tops.txt"
+
+if [[ $fails -ne 0 ]]; then
+  echo "synth: $fails of $runs configurations FAILED (logs in $LOG_DIR/)"
+  exit 1
+fi
+echo "synth: all $runs configurations clean (logs in $LOG_DIR/)"

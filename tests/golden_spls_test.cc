@@ -1,0 +1,253 @@
+// SPLS prediction, Top-k and local-similarity reuse against their definitions.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "golden/spls.h"
+
+namespace esact {
+namespace {
+
+// Sort-based reference: stable sort by descending score keeps the lower column first on
+// ties; the first k, returned ascending.
+IndexSet SortTopK(const std::vector<int32_t>& row, int n_valid, int k) {
+  IndexSet idx(n_valid);
+  for (int j = 0; j < n_valid; ++j) idx[j] = j;
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return row[a] > row[b]; });
+  idx.resize(std::min(k, n_valid));
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+TEST(TopK, EqualsSortReferenceIncludingTies) {
+  const uint64_t seed = 7;
+  std::mt19937_64 rng(seed);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const int n = 1 + trial % 40;
+    const int n_valid = 1 + static_cast<int>(rng() % n);
+    const int k = 1 + static_cast<int>(rng() % (n + 2));   // also k > n_valid
+    const int range = trial % 3 == 0 ? 1 : 1 + trial % 7;  // range 1: all scores equal
+    std::vector<int32_t> row(n);
+    for (int32_t& s : row) s = static_cast<int32_t>(rng() % range) - range / 2;
+    const IndexSet got = TopKRow(row.data(), n_valid, k);
+    ASSERT_EQ(got, SortTopK(row, n_valid, k)) << "seed " << seed << " trial " << trial;
+    for (int j : got) ASSERT_LT(j, n_valid) << "padded column selected";
+  }
+}
+
+TEST(TopK, AllEqualScoresPickTheLowestColumns) {
+  const std::vector<int32_t> row(10, 5);
+  EXPECT_EQ(TopKRow(row.data(), 10, 3), (IndexSet{0, 1, 2}));
+  EXPECT_EQ(TopKRow(row.data(), 1, 3), (IndexSet{0}));
+}
+
+TEST(Overlap, CountsCommonIndices) {
+  EXPECT_EQ(Overlap({0, 2, 4, 6}, {1, 2, 3, 6, 9}), 2);
+  EXPECT_EQ(Overlap({}, {1}), 0);
+}
+
+// Every property the reuse rule (D4, D5) promises, checked on one head.
+void CheckReuse(const std::vector<IndexSet>& spa, const std::vector<int>& reuse, int n_valid, int w,
+                int t) {
+  for (int i = 0; i < n_valid; ++i) {
+    const int a = reuse[i];
+    ASSERT_GE(a, 0);
+    ASSERT_LE(a, i);
+    if (a != i) {
+      ASSERT_EQ(reuse[a], a) << "row " << i << " chains through " << a;
+      ASSERT_GE(a, i - w) << "row " << i << " outside the window";
+      ASSERT_GE(Overlap(spa[i], spa[a]), t);
+    }
+    // No anchor in the window is better than the choice, nor equal and nearer.
+    const int chosen = a != i ? Overlap(spa[i], spa[a]) : t - 1;
+    for (int j = std::max(0, i - w); j < i; ++j) {
+      if (reuse[j] != j || j == a) continue;
+      const int ov = Overlap(spa[i], spa[j]);
+      ASSERT_TRUE(ov < t || ov < chosen || (ov == chosen && j < a))
+          << "row " << i << " should take " << j << " over " << a;
+    }
+  }
+  for (size_t i = n_valid; i < reuse.size(); ++i) ASSERT_EQ(reuse[i], -1);
+}
+
+std::vector<IndexSet> RandomSpa(std::mt19937_64& rng, int n, int n_valid, int k, int range) {
+  std::vector<IndexSet> spa(n);
+  for (int i = 0; i < n_valid; ++i) {
+    std::vector<int32_t> row(n_valid);
+    for (int32_t& s : row) s = static_cast<int32_t>(rng() % range);
+    spa[i] = TopKRow(row.data(), n_valid, k);
+  }
+  return spa;
+}
+
+TEST(Reuse, RandomSetsKeepEveryRule) {
+  const uint64_t seed = 11;
+  std::mt19937_64 rng(seed);
+  for (int trial = 0; trial < 500; ++trial) {
+    const int n = 1 + trial % 24;
+    const int n_valid = 1 + static_cast<int>(rng() % n);
+    const int k = 1 + static_cast<int>(rng() % n_valid);
+    const int w = static_cast<int>(rng() % 5);
+    const int t = static_cast<int>(rng() % (k + 2));
+    const std::vector<IndexSet> spa = RandomSpa(rng, n, n_valid, k, 1 + trial % 4);
+    const std::vector<int> reuse = ReuseMap(spa, n_valid, w, t);
+    SCOPED_TRACE(testing::Message() << "seed " << seed << " trial " << trial);
+    CheckReuse(spa, reuse, n_valid, w, t);
+    const std::vector<uint8_t> needed = NeededKv(spa, reuse, n);
+    for (int j = 0; j < n; ++j) {
+      bool want = false;
+      for (int i = 0; i < n_valid; ++i) {
+        if (reuse[i] == i) want = want || std::count(spa[i].begin(), spa[i].end(), j) > 0;
+      }
+      ASSERT_EQ(needed[j] != 0, want) << "column " << j;
+    }
+  }
+}
+
+TEST(Reuse, EdgeCases) {
+  const std::vector<IndexSet> same(6, IndexSet{1, 2});
+  // w = 0: no reuse at all.
+  EXPECT_EQ(ReuseMap(same, 6, 0, 0), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  // t > k: no reuse at all.
+  EXPECT_EQ(ReuseMap(same, 6, 2, 3), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  // Identical sets, w = 2: anchors every third row, never chained.
+  EXPECT_EQ(ReuseMap(same, 6, 2, 2), (std::vector<int>{0, 0, 0, 3, 3, 3}));
+  // Best overlap beats the nearer row; ties go to the nearer row.
+  const std::vector<IndexSet> spa = {{0, 1, 2}, {5, 6, 7}, {0, 1, 7}, {0, 6, 7}};
+  EXPECT_EQ(ReuseMap(spa, 4, 2, 1), (std::vector<int>{0, 1, 0, 1}));
+  const std::vector<IndexSet> spa2 = {{0, 1, 2}, {5, 6, 7}, {0, 6, 9}};
+  EXPECT_EQ(ReuseMap(spa2, 3, 2, 1), (std::vector<int>{0, 1, 1}));
+  // t = 0 reuses any anchor in the window.
+  EXPECT_EQ(ReuseMap(spa2, 3, 1, 0), (std::vector<int>{0, 0, 2}));
+}
+
+TEST(Reuse, TokenAnchorsNeedTheSameAnchorInEveryHead) {
+  HeadDecision a, b;
+  a.reuse = {0, 0, 0, 3, -1};
+  b.reuse = {0, 0, 1, 3, -1};
+  const std::vector<int> tok = TokenAnchors({a, b}, 5, 4);
+  EXPECT_EQ(tok, (std::vector<int>{0, 0, 2, 3, -1}));
+}
+
+TEST(Predict, RequantShiftsAndSaturates) {
+  EXPECT_EQ(PredictRequant(1000, 3, 8, HlogRound::kTowardZero),
+            HlogEncode(96, 8, HlogRound::kTowardZero));
+  EXPECT_EQ(PredictRequant(-1000, 3, 8, HlogRound::kTowardZero),
+            HlogEncode(-96, 8, HlogRound::kTowardZero));
+  EXPECT_EQ(PredictRequant(1 << 20, 2, 8, HlogRound::kNearest),
+            HlogEncode(128, 8, HlogRound::kNearest));
+  EXPECT_EQ(PredictRequant(-7, 0, 8, HlogRound::kNearest), HlogEncode(-7, 8, HlogRound::kNearest));
+}
+
+struct PredictCase {
+  int n_tokens, n_valid, d_model, n_heads, bits, k, w;
+};
+
+class PredictTest : public ::testing::TestWithParam<PredictCase> {};
+
+TEST_P(PredictTest, DecisionsAreConsistent) {
+  const PredictCase c = GetParam();
+  const uint64_t seed = 1000 + c.n_tokens * 7 + c.bits;
+  std::mt19937_64 rng(seed);
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Matrix<int8_t> x(c.n_tokens, c.d_model), wq(c.d_model, c.d_model), wk(c.d_model, c.d_model);
+  for (auto* m : {&x, &wq, &wk}) {
+    for (int8_t& v : m->data) v = static_cast<int8_t>(rng());
+  }
+  for (int i = c.n_valid; i < c.n_tokens; ++i) {
+    for (int j = 0; j < c.d_model; ++j) x.at(i, j) = 0;
+  }
+  SplsConfig cfg;
+  cfg.hlog_bits = c.bits;
+  cfg.k = c.k;
+  cfg.w = c.w;
+  cfg.t = DefaultThreshold(c.k);
+  PredictorWeights pw{HlogQuantMatrix(wq, c.bits, cfg.round),
+                      HlogQuantMatrix(wk, c.bits, cfg.round), 12, 12};
+  const SplsDecision d = Predict(x, c.n_valid, c.n_heads, pw, cfg);
+  ASSERT_EQ(d.heads.size(), static_cast<size_t>(c.n_heads));
+  const int dh = c.d_model / c.n_heads;
+  const Matrix<HlogCode> x_hat = HlogQuantMatrix(x, c.bits, cfg.round);
+  const Matrix<HlogCode> q_hat =
+      PredictRequantMatrix(PredictProject(x_hat, pw.w_q_hat, c.n_valid), 12, c.bits, cfg.round);
+  const Matrix<HlogCode> k_hat =
+      PredictRequantMatrix(PredictProject(x_hat, pw.w_k_hat, c.n_valid), 12, c.bits, cfg.round);
+  for (int h = 0; h < c.n_heads; ++h) {
+    const HeadDecision& hd = d.heads[h];
+    const Matrix<int32_t> pam = PredictPam(q_hat, k_hat, h, dh, c.n_valid);
+    for (int i = 0; i < c.n_valid; ++i) {
+      // The shift-add PAM equals the exact dot of the decoded HLog values.
+      for (int j = 0; j < c.n_valid; ++j) {
+        int64_t exact = 0;
+        for (int e = 0; e < dh; ++e) {
+          exact +=
+              int64_t{HlogDecode(q_hat.at(i, h * dh + e))} * HlogDecode(k_hat.at(j, h * dh + e));
+        }
+        ASSERT_EQ(pam.at(i, j), exact);
+      }
+      const std::vector<int32_t> row(pam.row(i), pam.row(i) + c.n_tokens);
+      ASSERT_EQ(hd.spa[i], SortTopK(row, c.n_valid, c.k)) << "head " << h << " row " << i;
+    }
+    for (int i = c.n_valid; i < c.n_tokens; ++i) ASSERT_TRUE(hd.spa[i].empty());
+    CheckReuse(hd.spa, hd.reuse, c.n_valid, cfg.w, cfg.t);
+    for (int j = c.n_valid; j < c.n_tokens; ++j) ASSERT_EQ(hd.needed_kv[j], 0) << "padded column";
+  }
+  for (int i = 0; i < c.n_valid; ++i) {
+    const int a = d.token_anchor[i];
+    for (const HeadDecision& hd : d.heads) {
+      if (a != i) {
+        ASSERT_EQ(hd.reuse[i], a);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, PredictTest,
+                         ::testing::Values(PredictCase{16, 16, 32, 2, 8, 2, 2},
+                                           PredictCase{16, 11, 32, 4, 6, 3, 2},
+                                           PredictCase{9, 1, 16, 2, 4, 1, 2},
+                                           PredictCase{12, 12, 24, 3, 8, 12, 3},
+                                           PredictCase{10, 2, 16, 1, 5, 1, 0}));
+
+TEST(Predict, IdenticalTokensReuseAcrossAllHeads) {
+  Matrix<int8_t> x(8, 16), wq(16, 16), wk(16, 16);
+  std::mt19937_64 rng(3);
+  for (int8_t& v : wq.data) v = static_cast<int8_t>(rng());
+  for (int8_t& v : wk.data) v = static_cast<int8_t>(rng());
+  for (int i = 0; i < 8; ++i) {
+    for (int j = 0; j < 16; ++j) x.at(i, j) = static_cast<int8_t>(j * 7 - 50);
+  }
+  SplsConfig cfg;
+  cfg.k = 2;
+  cfg.w = 2;
+  cfg.t = 2;
+  PredictorWeights pw{HlogQuantMatrix(wq, 8, cfg.round), HlogQuantMatrix(wk, 8, cfg.round), 10, 10};
+  const SplsDecision d = Predict(x, 8, 2, pw, cfg);
+  EXPECT_EQ(d.token_anchor, (std::vector<int>{0, 0, 0, 3, 3, 3, 6, 6}));
+}
+
+TEST(Predict, DenseDecisionSelectsEveryValidColumn) {
+  const SplsDecision d = DenseDecision(6, 4, 2);
+  for (const HeadDecision& hd : d.heads) {
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(hd.spa[i], (IndexSet{0, 1, 2, 3}));
+      EXPECT_EQ(hd.reuse[i], i);
+    }
+    EXPECT_EQ(hd.needed_kv, (std::vector<uint8_t>{1, 1, 1, 1, 0, 0}));
+  }
+  EXPECT_EQ(d.token_anchor, (std::vector<int>{0, 1, 2, 3, -1, -1}));
+}
+
+TEST(Defaults, TopKAndThreshold) {
+  EXPECT_EQ(DefaultTopK(1), 1);
+  EXPECT_EQ(DefaultTopK(128), 16);
+  EXPECT_EQ(DefaultTopK(129), 17);
+  EXPECT_EQ(DefaultThreshold(16), 12);
+  EXPECT_EQ(DefaultThreshold(3), 3);
+  EXPECT_EQ(DefaultThreshold(1), 1);
+}
+
+}  // namespace
+}  // namespace esact
