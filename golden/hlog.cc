@@ -6,9 +6,15 @@
 namespace esact {
 namespace {
 
+constexpr int kExpMask = (1 << kHlogExpBits) - 1;
+
 constexpr HlogCode MakeCode(bool negative, int exponent, int half) {
-  return static_cast<HlogCode>((negative ? 0x10 : 0) | (exponent << 1) | half);
+  return static_cast<HlogCode>((negative ? 1 << kHlogSignBit : 0) | (exponent << kHlogExpLsb) |
+                               (half << kHlogHalfBit));
 }
+int Exponent(HlogCode c) { return (c >> kHlogExpLsb) & kExpMask; }
+int Half(HlogCode c) { return (c >> kHlogHalfBit) & 1; }
+bool Negative(HlogCode c) { return (c >> kHlogSignBit) & 1; }
 
 int LeadingOne(int m) {
   int e = 0;
@@ -64,11 +70,11 @@ HlogCode HlogEncode(int value, int bits, HlogRound round) {
 }
 
 int HlogDecode(HlogCode code) {
-  const int e = (code >> 1) & 0x7;
-  const int h = code & 1;
+  const int e = Exponent(code);
+  const int h = Half(code);
   if (e == 0 && h == 1) return 0;
   const int mag = LevelValue(e, h);
-  return (code & 0x10) ? -mag : mag;
+  return Negative(code) ? -mag : mag;
 }
 
 HlogProduct HlogMultiply(HlogCode a, HlogCode b) {
@@ -77,10 +83,10 @@ HlogProduct HlogMultiply(HlogCode a, HlogCode b) {
   const int vb = HlogDecode(b);
   if (va == 0 || vb == 0) return p;
   p.sign = ((va < 0) != (vb < 0)) ? -1 : 1;
-  const int ea = (a >> 1) & 0x7;
-  const int eb = (b >> 1) & 0x7;
-  const int ha = a & 1;
-  const int hb = b & 1;
+  const int ea = Exponent(a);
+  const int eb = Exponent(b);
+  const int ha = Half(a);
+  const int hb = Half(b);
   const int sum = ea + eb;
   // (1 + ha/2)(1 + hb/2) is 1, 1.5 or 2.25 = 2 + 1/4.
   if (ha && hb) {

@@ -28,6 +28,10 @@ enum class HlogRound : uint8_t {
 constexpr int kHlogMinBits = 4;
 constexpr int kHlogMaxBits = 8;
 constexpr int kHlogCodeBits = 5;
+constexpr int kHlogSignBit = 4;
+constexpr int kHlogExpLsb = 1;
+constexpr int kHlogExpBits = 3;
+constexpr int kHlogHalfBit = 0;
 constexpr int kHlogMaxMagnitude = 128;  // top level for every n
 constexpr HlogCode kHlogZero = 0x01;    // e = 0, h = 1
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
@@ -382,10 +383,15 @@ LayerFile ReadLayerFile(const std::string& path) {
   const Checker check(path);
   const std::vector<uint8_t> bytes = ReadWholeFile(check, path);
 
-  // The CRC comes first, so that any corruption, truncation included, is reported as such
-  // rather than as whatever field the damaged bytes happen to decode into.
-  if (bytes.size() < kCrcBytes) {
-    check.Fail("crc32", fmt::format("truncated: need {} bytes at offset 0", kCrcBytes));
+  // The magic comes first, so that a file of another kind is named as such; then the CRC,
+  // so that any corruption, truncation included, is reported as such rather than as
+  // whatever field the damaged bytes happen to decode into.
+  if (bytes.size() < kMagic.size() || !std::equal(kMagic.begin(), kMagic.end(), bytes.begin())) {
+    check.Fail("magic", "not an ESACT layer file (expected \"ESACTLYR\")");
+  }
+  if (bytes.size() < kMagic.size() + kCrcBytes) {
+    check.Fail("crc32",
+               fmt::format("truncated: need {} bytes at offset {}", kCrcBytes, kMagic.size()));
   }
   const size_t body_end = bytes.size() - kCrcBytes;
   const uint32_t stored = DecodeLe<uint32_t>(&bytes[body_end]);
@@ -398,8 +404,7 @@ LayerFile ReadLayerFile(const std::string& path) {
 
   Decoder in(check, bytes, body_end);
   std::array<char, 8> magic;
-  in.Fixed("magic", magic);
-  if (magic != kMagic) check.Fail("magic", "not an ESACT layer file (expected \"ESACTLYR\")");
+  in.Fixed("magic", magic);  // checked above
   uint32_t version;
   in.U32("version", version);
   if (version != kVersion) {

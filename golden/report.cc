@@ -31,8 +31,9 @@ std::string FormatDecisionSummary(const SplsDecision& d, int n_valid) {
     for (int i = 0; i < n_valid; ++i) anchors += hd.reuse[i] == i;
     int needed = 0;
     for (uint8_t b : hd.needed_kv) needed += b;
-    out += fmt::format("head {:>2}: {:>4} anchors, {:>4} reused rows, {:>4}/{} K/V columns needed\n",
-                       h, anchors, n_valid - anchors, needed, n_valid);
+    out +=
+        fmt::format("head {:>2}: {:>4} anchors, {:>4} reused rows, {:>4}/{} K/V columns needed\n",
+                    h, anchors, n_valid - anchors, needed, n_valid);
   }
   int token_reused = 0;
   for (int i = 0; i < n_valid; ++i) token_reused += d.token_anchor[i] != i;

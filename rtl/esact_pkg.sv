@@ -12,7 +12,7 @@ package esact_pkg;
   // ---- Data widths -----------------------------------------------------------------------
 
   /// Width of one int8 activation or weight lane.
-  parameter int unsigned INT8_W = 8;
+  parameter int unsigned INT8_W /*verilator public*/ = 8;
 
   // ---- HLog code (golden/hlog.h) ---------------------------------------------------------
   //
@@ -23,21 +23,21 @@ package esact_pkg;
   //   value = (-1)^sign * (2^e + h * 2^(e-1)); the unused pattern e = 0, h = 1 is zero.
 
   /// Code width (kHlogCodeBits).
-  parameter int unsigned HLOG_CODE_W = 5;
+  parameter int unsigned HLOG_CODE_W /*verilator public*/ = 5;
   /// Exponent field width and position.
-  parameter int unsigned HLOG_EXP_W   = 3;
-  parameter int unsigned HLOG_EXP_LSB = 1;
+  parameter int unsigned HLOG_EXP_W /*verilator public*/   = 3;
+  parameter int unsigned HLOG_EXP_LSB /*verilator public*/ = 1;
   /// Sign and half-bit positions.
-  parameter int unsigned HLOG_SIGN_BIT = 4;
-  parameter int unsigned HLOG_HALF_BIT = 0;
+  parameter int unsigned HLOG_SIGN_BIT /*verilator public*/ = 4;
+  parameter int unsigned HLOG_HALF_BIT /*verilator public*/ = 0;
   /// The zero code, e = 0, h = 1, sign 0 (kHlogZero).
-  parameter logic [HLOG_CODE_W-1:0] HLOG_ZERO = 5'b00001;
+  parameter logic [HLOG_CODE_W-1:0] HLOG_ZERO /*verilator public*/ = 5'b00001;
 
   /// Width of the HLog bit-width configuration field, and its legal range
   /// (kHlogMinBits, kHlogMaxBits).
   parameter int unsigned HLOG_BITS_W = 4;
-  parameter int unsigned HLOG_MIN_BITS = 4;
-  parameter int unsigned HLOG_MAX_BITS = 8;
+  parameter int unsigned HLOG_MIN_BITS /*verilator public*/ = 4;
+  parameter int unsigned HLOG_MAX_BITS /*verilator public*/ = 8;
 
   /// Rounding mode of the int8 -> HLog projection (HlogRound).
   typedef enum logic [0:0] {

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <system_error>
 
@@ -99,12 +101,13 @@ std::string HarnessBase::WavePathForCurrentTest() {
   if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info()) {
     name = std::string(info->test_suite_name()) + "." + info->name();
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
   return (dir / (SanitizeFileName(name) + ".fst")).string();
 }
 
 void HarnessBase::OpenTrace(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   trace_->open(path.c_str());
   if (!trace_->isOpen()) {
     ADD_FAILURE() << "cannot open wave file " << path;
@@ -135,6 +138,19 @@ bool HarnessBase::Finish() {
     return false;
   }
   return true;
+}
+
+uint64_t TestSeed() {
+  uint64_t base = 1;
+  if (const char* env = std::getenv("ESACT_SEED")) base = std::strtoull(env, nullptr, 0);
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string name = std::string(info->test_suite_name()) + "." + info->name();
+  const uint64_t name_hash = std::hash<std::string>{}(name);
+  const uint64_t seed = base ^ (name_hash & 0xffffffffu);
+  std::printf("[ seed     ] %s: ESACT_SEED=%llu -> seed %llu\n", name.c_str(),
+              static_cast<unsigned long long>(base), static_cast<unsigned long long>(seed));
+  ::testing::Test::RecordProperty("seed", std::to_string(seed));
+  return seed;
 }
 
 }  // namespace esact::sim

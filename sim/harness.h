@@ -130,6 +130,10 @@ class StreamSink {
   std::vector<Beat> received_;
 };
 
+// The seed of the current gtest test: ESACT_SEED (default 1) mixed with the test name.
+// Printed and recorded as a test property, so every failure can be replayed.
+uint64_t TestSeed();
+
 // ---- Harness ----------------------------------------------------------------------------
 
 // Model-independent part: context, clocking bookkeeping, waves, error reporting.
@@ -157,13 +161,14 @@ class HarnessBase {
   // error. Idempotent; the destructor calls it. Returns true when the RTL reported none.
   bool Finish();
 
+  // The wave file for the current gtest test, or "" when ESACT_WAVES does not ask for one.
+  static std::string WavePathForCurrentTest();
+
  protected:
   // seed: drives --x-initial/--x-assign unique values (randReset(2)) and nothing else.
   explicit HarnessBase(uint64_t seed);
   ~HarnessBase();
 
-  // The wave file for the current gtest test, or "" when ESACT_WAVES does not ask for one.
-  static std::string WavePathForCurrentTest();
   void OpenTrace(const std::string& path);
   void Dump(uint64_t time);
   void MakeCurrent() { Verilated::threadContextp(context_.get()); }
@@ -179,8 +184,9 @@ class HarnessBase {
 template <class Model>
 class Harness : public HarnessBase {
  public:
-  explicit Harness(uint64_t seed = 1) : HarnessBase(seed) {
-    const std::string path = WavePathForCurrentTest();
+  // wave_path: the FST file to write, "" for none; by default ESACT_WAVES decides.
+  explicit Harness(uint64_t seed = 1, const std::string& path = WavePathForCurrentTest())
+      : HarnessBase(seed) {
     // traceEverOn before the model exists.
     if (!path.empty()) context_->traceEverOn(true);
     model_ = std::make_unique<Model>(context_.get(), "dut");

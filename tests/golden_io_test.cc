@@ -275,7 +275,7 @@ TEST_F(LayerIoTest, RejectsMissingFile) {
   }
 }
 
-TEST_F(LayerIoTest, RejectsEmptyFile) { EXPECT_EQ(ExpectReject({}).field(), "crc32"); }
+TEST_F(LayerIoTest, RejectsEmptyFile) { EXPECT_EQ(ExpectReject({}).field(), "magic"); }
 
 TEST_F(LayerIoTest, RejectsBadMagic) {
   Bytes body = Body(Encode(SmallFile()));
@@ -291,18 +291,20 @@ TEST_F(LayerIoTest, RejectsBadVersion) {
   EXPECT_NE(std::string(e.what()).find("2 unsupported"), std::string::npos) << e.what();
 }
 
-// A cut file fails its CRC whatever the length.
+// A cut file fails its magic while that is incomplete, then its CRC, whatever the length.
 TEST_F(LayerIoTest, RejectsEveryPrefix) {
   const Bytes full = Encode(SmallFile());
   for (size_t n = 0; n < full.size(); ++n) {
-    EXPECT_EQ(ExpectReject(Bytes(full.begin(), full.begin() + n)).field(), "crc32") << n;
+    EXPECT_EQ(ExpectReject(Bytes(full.begin(), full.begin() + n)).field(),
+              n < 8 ? "magic" : "crc32")
+        << n;
   }
 }
 
 // A body cut anywhere but sealed with a valid CRC is reported as the field that is cut.
 TEST_F(LayerIoTest, RejectsEveryTruncatedBodyWithValidCrc) {
   const Bytes body = Body(Encode(SmallFile()));
-  for (size_t n = 0; n < body.size(); ++n) {
+  for (size_t n = 8; n < body.size(); ++n) {  // shorter bodies fail the magic
     const LayerFileError e = ExpectReject(WithCrc(Bytes(body.begin(), body.begin() + n)));
     EXPECT_NE(e.field(), "crc32") << n;
     EXPECT_NE(std::string(e.what()).find(": truncated: need "), std::string::npos) << e.what();
@@ -319,7 +321,7 @@ TEST_F(LayerIoTest, RejectsEveryFlippedByte) {
   for (size_t i = 0; i < good.size(); ++i) {
     Bytes bad = good;
     bad[i] ^= static_cast<uint8_t>(1u << (i % 8));
-    EXPECT_EQ(ExpectReject(bad).field(), "crc32") << i;
+    EXPECT_EQ(ExpectReject(bad).field(), i < 8 ? "magic" : "crc32") << i;
   }
 }
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "golden/layer.h"
-#include "golden/report.h"
 #include "golden/quant.h"
+#include "golden/report.h"
 #include "golden/spls.h"
 
 namespace esact {

@@ -26,51 +26,36 @@
 
 #include "Vesact_hlog_quant_l1.h"
 #include "Vesact_hlog_quant_l4.h"
+#include "Vesact_hlog_quant_l4_esact_pkg.h"
 #include "golden/hlog.h"
 #include "sim/harness.h"
+#include "sim/hlog_quant_driver.h"
 
 namespace esact {
 namespace {
 
+// esact_pkg mirrors golden/hlog.h; the Verilated package exports its public constants.
+using Pkg = Vesact_hlog_quant_l4_esact_pkg;
+static_assert(Pkg::INT8_W == 8);
+static_assert(Pkg::HLOG_CODE_W == kHlogCodeBits);
+static_assert(Pkg::HLOG_SIGN_BIT == kHlogSignBit);
+static_assert(Pkg::HLOG_EXP_LSB == kHlogExpLsb);
+static_assert(Pkg::HLOG_EXP_W == kHlogExpBits);
+static_assert(Pkg::HLOG_HALF_BIT == kHlogHalfBit);
+static_assert(Pkg::HLOG_ZERO == kHlogZero);
+static_assert(Pkg::HLOG_MIN_BITS == kHlogMinBits);
+static_assert(Pkg::HLOG_MAX_BITS == kHlogMaxBits);
+
 using sim::Harness;
+using sim::HlogQuantDriver;
+using sim::kInt8Bits;
+using sim::LaneCode;
+using sim::LaneValue;
+using sim::Pack;
 using sim::StallSpec;
-
-constexpr int kInt8Bits = 8;
-constexpr uint32_t kCodeMask = (1u << kHlogCodeBits) - 1;
-constexpr int kMaxLanes = 4;  // beats are carried in uint32_t: Lanes * 8 <= 32
-
-uint64_t TestSeed() {
-  uint64_t base = 1;
-  if (const char* env = std::getenv("ESACT_SEED")) base = std::strtoull(env, nullptr, 0);
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const std::string name = std::string(info->test_suite_name()) + "." + info->name();
-  const uint64_t name_hash = std::hash<std::string>{}(name);
-  const uint64_t seed = base ^ (name_hash & 0xffffffffu);
-  std::printf("[ seed     ] %s: ESACT_SEED=%llu -> seed %llu\n", name.c_str(),
-              static_cast<unsigned long long>(base), static_cast<unsigned long long>(seed));
-  ::testing::Test::RecordProperty("seed", std::to_string(seed));
-  return seed;
-}
+using sim::TestSeed;
 
 const char* RoundName(HlogRound r) { return r == HlogRound::kNearest ? "nearest" : "tz"; }
-
-int LaneValue(uint32_t beat, int lane) {
-  return static_cast<int8_t>((beat >> (lane * kInt8Bits)) & 0xff);
-}
-uint32_t LaneCode(uint32_t beat, int lane) { return (beat >> (lane * kHlogCodeBits)) & kCodeMask; }
-
-// Packs int8 values (lane 0 first) into beats of `lanes` values.
-std::vector<uint32_t> Pack(const std::vector<int>& values, int lanes) {
-  std::vector<uint32_t> beats;
-  for (size_t i = 0; i + lanes <= values.size(); i += lanes) {
-    uint32_t beat = 0;
-    for (int l = 0; l < lanes; ++l) {
-      beat |= (static_cast<uint32_t>(values[i + l]) & 0xff) << (l * kInt8Bits);
-    }
-    beats.push_back(beat);
-  }
-  return beats;
-}
 
 // Every int8 value in every lane (lane l runs 256 values offset by 256 * l / lanes), then
 // `n_random` uniformly random beats.
@@ -84,92 +69,6 @@ std::vector<uint32_t> StimulusBeats(int lanes, int n_random, uint64_t seed) {
   for (int i = 0; i < n_random * lanes; ++i) values.push_back(dist(rng));
   return Pack(values, lanes);
 }
-
-// A harness plus the stream plumbing of esact_hlog_quant.
-template <class Model, int kLanes>
-class QuantBench {
- public:
-  static_assert(kLanes >= 1 && kLanes <= kMaxLanes);
-
-  explicit QuantBench(uint64_t seed) : h_(seed), junk_(seed ^ 0x9e3779b97f4a7c15ull) {
-    Idle();
-    h_.Reset();
-    EXPECT_FALSE(h_->out_valid_o) << "out_valid_o after reset";
-    // The reset value is the zero code in every lane: esact_pkg::HLOG_ZERO == kHlogZero.
-    for (int l = 0; l < kLanes; ++l) {
-      EXPECT_EQ(LaneCode(static_cast<uint32_t>(h_->out_data_o), l), kHlogZero) << "lane " << l;
-    }
-  }
-
-  void Configure(int bits, HlogRound round) {
-    h_->cfg_bits_i = static_cast<uint8_t>(bits);
-    h_->cfg_round_i = static_cast<uint8_t>(round);
-    h_.Eval();
-  }
-  bool cfg_err() { return h_->cfg_err_o; }
-
-  // Streams `beats` through with the given idle and back-pressure shapes and returns the
-  // output beats. Fails the test (and returns what arrived) after max_cycles cycles.
-  // *in_ready_always reports whether in_ready_o stayed high on every cycle.
-  std::vector<uint32_t> Run(const std::vector<uint32_t>& beats, StallSpec in_stall,
-                            StallSpec out_stall, uint64_t seed, uint64_t max_cycles,
-                            uint64_t* cycles = nullptr, bool* in_ready_always = nullptr) {
-    sim::StreamSource<uint32_t> src(in_stall, seed * 2 + 1);
-    sim::StreamSink<uint32_t> sink(out_stall, seed * 2 + 2);
-    for (uint32_t b : beats) src.Push(b);
-    const uint64_t start = h_.cycle();
-    bool ready_always = true;
-    while (sink.received().size() < beats.size()) {
-      if (h_.cycle() - start >= max_cycles) {
-        ADD_FAILURE() << "timeout: " << sink.received().size() << " of " << beats.size()
-                      << " beats out after " << max_cycles << " cycles (seed " << h_.seed() << ")";
-        break;
-      }
-      if (h_.rtl_finished()) {
-        ADD_FAILURE() << "RTL stopped at cycle " << h_.cycle();
-        break;
-      }
-      src.Prepare();
-      sink.Prepare();
-      h_->in_valid_i = src.valid();
-      // Junk on the data lines while not valid: the block must not depend on it.
-      h_->in_data_i = (src.valid() ? src.front() : static_cast<uint32_t>(junk_())) & kDataMask;
-      h_->out_ready_i = sink.ready();
-      h_.Eval();
-      ready_always = ready_always && h_->in_ready_o;
-      src.Observe(h_->in_ready_o);
-      sink.Observe(h_->out_valid_o, static_cast<uint32_t>(h_->out_data_o));
-      h_.Tick();
-    }
-    EXPECT_TRUE(src.done()) << "output complete before all input was accepted";
-    if (cycles != nullptr) *cycles = h_.cycle() - start;
-    if (in_ready_always != nullptr) *in_ready_always = ready_always;
-    // Drained: nothing more comes out.
-    Idle();
-    h_->out_ready_i = 1;
-    for (int i = 0; i < 3; ++i) {
-      h_.Eval();
-      EXPECT_FALSE(h_->out_valid_o) << "extra output beat after the stream drained";
-      h_.Tick();
-    }
-    Idle();
-    h_.Eval();
-    return sink.received();
-  }
-
- private:
-  static constexpr uint32_t kDataMask =
-      kLanes * kInt8Bits >= 32 ? ~0u : (1u << (kLanes * kInt8Bits)) - 1;
-
-  void Idle() {
-    h_->in_valid_i = 0;
-    h_->in_data_i = 0;
-    h_->out_ready_i = 0;
-  }
-
-  Harness<Model> h_;
-  std::mt19937_64 junk_;
-};
 
 // Compares output beats to HlogEncode of the input beats; reports the first mismatches.
 void ExpectCodes(const std::vector<uint32_t>& in, const std::vector<uint32_t>& out, int lanes,
@@ -229,7 +128,7 @@ class HlogQuantSweep : public ::testing::TestWithParam<SweepCase> {};
 
 template <class Model, int kLanes>
 void RunSweep(const SweepCase& c, uint64_t seed) {
-  QuantBench<Model, kLanes> bench(seed);
+  HlogQuantDriver<Model, kLanes> bench(seed);
   bench.Configure(c.bits, c.round);
   EXPECT_FALSE(bench.cfg_err()) << "cfg_err_o for legal bits " << c.bits;
   const std::vector<uint32_t> in = StimulusBeats(kLanes, 256, seed);
@@ -264,7 +163,7 @@ INSTANTIATE_TEST_SUITE_P(Rtl, HlogQuantSweep, ::testing::ValuesIn(SweepCases()),
 
 template <class Model, int kLanes>
 void RunCfgError(uint64_t seed) {
-  QuantBench<Model, kLanes> bench(seed);
+  HlogQuantDriver<Model, kLanes> bench(seed);
   const std::vector<uint32_t> in = StimulusBeats(kLanes, 64, seed);
   for (int bits : {0, 1, 2, 3, 9, 10, 15}) {
     SCOPED_TRACE("cfg_bits_i " + std::to_string(bits));
@@ -303,7 +202,7 @@ TEST(HlogQuant, CfgErrorDrainsLanes4) {
 
 template <class Model, int kLanes>
 void RunThroughput(uint64_t seed) {
-  QuantBench<Model, kLanes> bench(seed);
+  HlogQuantDriver<Model, kLanes> bench(seed);
   bench.Configure(8, HlogRound::kNearest);
   for (int n : {1, 2, 17, 100}) {
     SCOPED_TRACE("beats " + std::to_string(n));
