@@ -15,13 +15,13 @@ constexpr int kInt8Bits = 8;
 constexpr uint32_t kCodeMask = (1u << kHlogCodeBits) - 1;
 constexpr int kMaxLanes = 4;  // beats are carried in uint32_t: Lanes * 8 <= 32
 
-int LaneValue(uint32_t beat, int lane) {
+inline int LaneValue(uint32_t beat, int lane) {
   return static_cast<int8_t>((beat >> (lane * kInt8Bits)) & 0xff);
 }
-uint32_t LaneCode(uint32_t beat, int lane) { return (beat >> (lane * kHlogCodeBits)) & kCodeMask; }
+inline uint32_t LaneCode(uint32_t beat, int lane) { return (beat >> (lane * kHlogCodeBits)) & kCodeMask; }
 
 // Packs int8 values (lane 0 first) into beats of `lanes` values.
-std::vector<uint32_t> Pack(const std::vector<int>& values, int lanes) {
+inline std::vector<uint32_t> Pack(const std::vector<int>& values, int lanes) {
   std::vector<uint32_t> beats;
   for (size_t i = 0; i + lanes <= values.size(); i += lanes) {
     uint32_t beat = 0;
