@@ -14,6 +14,10 @@ LOG_DIR=build/synth
 YOSYS=${YOSYS:-yosys}
 mkdir -p "$LOG_DIR"
 
+# Tops that must be add-only (the SPLS predictor, D1): no multiplier, divider or modulo
+# cell may survive in their coarse netlist, checked before synth maps arithmetic to gates.
+NO_MUL_TOPS=" esact_hlog_quant esact_hlog_dot esact_topk esact_reuse esact_predictor "
+
 # Yosys warnings that are known to be harmless, one extended regex per entry, each with a
 # comment saying why. Empty: every warning fails the run.
 WARN_WAIVERS=()
@@ -35,8 +39,14 @@ synth_one() {
   local chparams="" p
   for p in "$@"; do chparams+=" -chparam ${p%%=*} ${p#*=}"; done
   local log="$LOG_DIR/$name.log" stat="$LOG_DIR/$name.stat"
+  local mulcheck=""
+  if [[ $NO_MUL_TOPS == *" $top "* ]]; then
+    mulcheck="proc; flatten; opt_expr; opt_clean; wreduce;
+select -assert-none t:\$mul t:\$div t:\$mod t:\$divfloor t:\$modfloor t:\$pow;"
+  fi
   local script="read_verilog -sv -DSYNTHESIS -I$RTL ${sources[*]};
 hierarchy -check -top $top$chparams;
+$mulcheck
 synth -top $top;
 check -assert;
 tee -q -o $stat stat -top $top"
@@ -54,6 +64,8 @@ tee -q -o $stat stat -top $top"
   [[ -z $warnings ]] || why+=("$(grep -c . <<<"$warnings") warning(s)")
   grep -q 'is implicitly declared' "$log" && why+=("implicitly declared identifiers")
   grep -qE '^[[:space:]]*Latch inferred' "$log" && why+=("latch inferred")
+  grep -q 'Assertion failed: selection is not empty' "$log" &&
+    why+=("multiplier/divider cells in an add-only unit")
 
   local cells=? flops=? latches=0
   if [[ -s $stat ]]; then
