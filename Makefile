@@ -26,10 +26,10 @@ sim: build
 	@$(BUILD)/esact-sim --wave $(WAVE)
 
 lint: deps
-	@scripts/lint.sh
+	@BUILD=$(BUILD) scripts/lint.sh
 
 synth: deps
-	@scripts/synth.sh
+	@BUILD=$(BUILD) scripts/synth.sh
 
 wave:
 	@scripts/install-deps.sh --wave

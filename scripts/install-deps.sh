@@ -5,7 +5,8 @@
 #   scripts/install-deps.sh --wave   also the waveform viewer (make wave)
 set -euo pipefail
 
-# "command-to-probe:debian-package"; a probe starting with / is a file.
+# "command-to-probe:debian-package"; a probe starting with / is a file. zlib is for the
+# FST waveform writer that the Verilated models link.
 tools=(
   verilator:verilator
   cmake:cmake
@@ -14,10 +15,8 @@ tools=(
   ccache:ccache
   yosys:yosys
   /usr/include/gtest/gtest.h:libgtest-dev
-  /usr/include/gmock/gmock.h:libgmock-dev
   /usr/include/fmt/format.h:libfmt-dev
-  /usr/include/benchmark/benchmark.h:libbenchmark-dev
-  python3:python3
+  /usr/include/zlib.h:zlib1g-dev
 )
 if [[ "${1:-}" == "--wave" ]]; then
   tools+=(gtkwave:gtkwave)

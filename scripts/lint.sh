@@ -4,13 +4,13 @@
 #   - every module file rtl/esact_*.sv on its own, at its default parameters, so each
 #     module elaborates standalone.
 # Fails (exit 1) on any warning or error. Prints one line per run; the full Verilator
-# output of each run is in build/lint/<name>.log and is printed on failure.
+# output of each run is in $BUILD/lint/<name>.log (BUILD defaults to build) and is printed on failure.
 # Usage: scripts/lint.sh   (from anywhere; works in the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RTL=rtl
-LOG_DIR=build/lint
+LOG_DIR=${BUILD:-build}/lint
 VERILATOR=${VERILATOR:-verilator}
 mkdir -p "$LOG_DIR"
 

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Synthesizes every named configuration of rtl/tops.txt with Yosys (generic gates, no
 # liberty): read_verilog -sv -DSYNTHESIS, hierarchy -check with the parameters, synth,
-# check -assert, stat.
+# check -assert, stat. Lines marked '# model-only' in rtl/tops.txt are skipped (and counted).
 # Fails (exit 1) on a Yosys error, a failed check, any Yosys warning (this includes
 # "implicitly declared" identifiers), or an inferred latch. Prints one line per
-# configuration; logs in build/synth/<name>.log, cell statistics in build/synth/<name>.stat.
+# configuration; logs in $BUILD/synth/<name>.log, statistics in $BUILD/synth/<name>.stat
+# (BUILD defaults to build).
 # Usage: scripts/synth.sh   (from anywhere; works in the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RTL=rtl
-LOG_DIR=build/synth
+LOG_DIR=${BUILD:-build}/synth
 YOSYS=${YOSYS:-yosys}
 mkdir -p "$LOG_DIR"
 
@@ -91,8 +92,15 @@ tee -q -o $stat stat -top $top"
   fi
 }
 
+skipped=0
 while read -r prefix top params; do
   [[ -z ${prefix:-} || $prefix == \#* ]] && continue
+  # A line whose comment is '# model-only' is a Verilated model only (rtl/tops.txt).
+  if [[ $params =~ \#[[:space:]]*model-only[[:space:]]*$ ]]; then
+    skipped=$((skipped + 1))
+    printf 'synth skip  %-24s %-20s (model-only in rtl/tops.txt)\n' "$prefix" "$top"
+    continue
+  fi
   params=${params%%#*}
   # shellcheck disable=SC2086  # params is a space-separated list on purpose
   synth_one "$prefix" "$top" $params
@@ -102,4 +110,4 @@ if [[ $fails -ne 0 ]]; then
   echo "synth: $fails of $runs configurations FAILED (logs in $LOG_DIR/)"
   exit 1
 fi
-echo "synth: all $runs configurations clean (logs in $LOG_DIR/)"
+echo "synth: all $runs configurations clean, $skipped model-only skipped (logs in $LOG_DIR/)"

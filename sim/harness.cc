@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -25,7 +26,12 @@ std::string StallSpec::Name() const {
   return "unknown";
 }
 
-StallPattern::StallPattern(StallSpec spec, uint64_t seed) : spec_(spec), rng_(seed) {}
+StallPattern::StallPattern(StallSpec spec, uint64_t seed) : spec_(spec), rng_(seed) {
+  if (spec.p < 0.0 || spec.p > 1.0 ||
+      (spec.kind == StallSpec::Kind::kBursty && spec.max_burst < 1)) {
+    throw std::invalid_argument("StallPattern: p must be in [0, 1] and a burst at least 1 cycle");
+  }
+}
 
 bool StallPattern::Stall() {
   switch (spec_.kind) {

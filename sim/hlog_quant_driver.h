@@ -18,7 +18,9 @@ constexpr int kMaxLanes = 4;  // beats are carried in uint32_t: Lanes * 8 <= 32
 inline int LaneValue(uint32_t beat, int lane) {
   return static_cast<int8_t>((beat >> (lane * kInt8Bits)) & 0xff);
 }
-inline uint32_t LaneCode(uint32_t beat, int lane) { return (beat >> (lane * kHlogCodeBits)) & kCodeMask; }
+inline uint32_t LaneCode(uint32_t beat, int lane) {
+  return (beat >> (lane * kHlogCodeBits)) & kCodeMask;
+}
 
 // Packs int8 values (lane 0 first) into beats of `lanes` values.
 inline std::vector<uint32_t> Pack(const std::vector<int>& values, int lanes) {
