@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 WAVE := $(BUILD)/waves/esact-sim.fst
 
-.PHONY: all deps configure build test sim lint synth wave format clean
+.PHONY: all deps configure build test sim bench lint synth wave format clean
 
 all: build
 
@@ -24,6 +24,10 @@ test: lint synth build
 # Default synthetic layer through the golden model (dense and SPLS), then the RTL.
 sim: build
 	@$(BUILD)/esact-sim --wave $(WAVE)
+
+# Cycles, throughput and simulation speed of the RTL on the small and MiniLM shapes.
+bench: build
+	@$(BUILD)/esact-bench --json $(BUILD)/bench/results.json
 
 lint: deps
 	@BUILD=$(BUILD) scripts/lint.sh

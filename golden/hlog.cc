@@ -1,5 +1,7 @@
 #include "golden/hlog.h"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -20,6 +22,13 @@ int LeadingOne(int m) {
   int e = 0;
   while ((m >> (e + 1)) != 0) ++e;
   return e;
+}
+
+// Out of line, so that the check leaves HlogDecode small enough to inline.
+[[noreturn]] void ThrowNeverProduced(HlogCode code) {
+  throw std::invalid_argument(fmt::format(
+      "HlogDecode: code 0x{:02x} is never produced (5-bit codes, and e = 7 has no half step)",
+      code));
 }
 
 // Magnitude of a level given by exponent and half bit.
@@ -72,6 +81,7 @@ HlogCode HlogEncode(int value, int bits, HlogRound round) {
 int HlogDecode(HlogCode code) {
   const int e = Exponent(code);
   const int h = Half(code);
+  if (code >> kHlogCodeBits != 0 || (e == kExpMask && h == 1)) ThrowNeverProduced(code);
   if (e == 0 && h == 1) return 0;
   const int mag = LevelValue(e, h);
   return Negative(code) ? -mag : mag;

@@ -39,7 +39,9 @@ constexpr HlogCode kHlogZero = 0x01;    // e = 0, h = 1
 // an out-of-range value or bit-width.
 HlogCode HlogEncode(int value, int bits, HlogRound round);
 
-// Signed integer value of a code (in the int8 magnitude domain).
+// Signed integer value of a code (in the int8 magnitude domain); 0x11 (negative zero)
+// decodes to 0. Throws std::invalid_argument on a code that HlogEncode never produces for
+// any width: >= 2^kHlogCodeBits, or e = 7 with h = 1 (0x0F, 0x1F, which would be +-192).
 int HlogDecode(HlogCode code);
 
 // The product of two HLog values has at most two set bits:

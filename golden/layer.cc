@@ -14,94 +14,138 @@ namespace {
 
 // ---- Validation --------------------------------------------------------------------------
 
-std::string CheckRequant(const char* name, Requant rq) {
-  if (rq.mult < 0 || rq.mult >= (1 << kRequantMultBits)) {
-    return fmt::format("{}: requant mult {} outside [0, 2^{})", name, rq.mult, kRequantMultBits);
-  }
-  if (rq.shift < 0 || rq.shift > kRequantMaxShift) {
-    return fmt::format("{}: requant shift {} outside [0, {}]", name, rq.shift, kRequantMaxShift);
-  }
-  return "";
+// A dimension and the field name it is reported under.
+struct Dim {
+  std::string name;
+  int value;
+};
+
+FieldProblem CheckRequant(const std::string& name, const Requant& rq) {
+  if (auto e = CheckRange(name + ".mult", rq.mult, 0, kRequantMaxMult)) return e;
+  return CheckRange(name + ".shift", rq.shift, 0, kRequantMaxShift);
 }
 
-std::string CheckLinear(const char* name, const QuantLinear& lin, int in, int out) {
-  if (lin.w.rows != in || lin.w.cols != out || lin.w.data.size() != static_cast<size_t>(in) * out) {
-    return fmt::format("{}: weight is {}x{}, expected {}x{}", name, lin.w.rows, lin.w.cols, in,
-                       out);
+// rows x cols, and a data vector of that size (a Matrix built field by field may lack it).
+FieldProblem CheckMatrixShape(const std::string& name, int rows, int cols, size_t size, Dim r,
+                              Dim c) {
+  if (auto e = CheckEqual(name + ".rows", rows, r.name, r.value)) return e;
+  if (auto e = CheckEqual(name + ".cols", cols, c.name, c.value)) return e;
+  if (size != static_cast<size_t>(rows) * cols) {
+    return {name, fmt::format("holds {} elements, not rows * cols = {}", size,
+                              static_cast<int64_t>(rows) * cols)};
   }
-  if (lin.bias.size() != static_cast<size_t>(out)) {
-    return fmt::format("{}: bias has {} entries, expected {}", name, lin.bias.size(), out);
-  }
-  return CheckRequant(name, lin.rq);
+  return {};
 }
 
-std::string CheckLn(const char* name, const LnParams& ln, int d) {
-  if (ln.gamma.size() != static_cast<size_t>(d) || ln.beta.size() != static_cast<size_t>(d)) {
-    return fmt::format("{}: gamma/beta have {}/{} entries, expected {}", name, ln.gamma.size(),
-                       ln.beta.size(), d);
+FieldProblem CheckLinear(const std::string& name, const QuantLinear& l, Dim in, Dim out) {
+  if (auto e = CheckMatrixShape(name + ".w", l.w.rows, l.w.cols, l.w.data.size(), in, out)) {
+    return e;
   }
-  return CheckRequant(name, ln.rq);
-}
-
-std::string CheckShapes(const LayerParams& p) {
-  if (p.d_model <= 0 || p.n_heads <= 0 || p.d_ff <= 0) {
-    return fmt::format("d_model ({}), n_heads ({}) and d_ff ({}) must be positive", p.d_model,
-                       p.n_heads, p.d_ff);
+  if (auto e = CheckEqual(name + ".bias.size", static_cast<int64_t>(l.bias.size()), out.name,
+                          out.value)) {
+    return e;
   }
-  if (p.d_model % p.n_heads != 0) {
-    return fmt::format("d_model ({}) is not a multiple of n_heads ({})", p.d_model, p.n_heads);
-  }
-  return "";
-}
-
-std::string CheckParams(const LayerParams& p) {
-  const int d = p.d_model;
-  const struct {
-    const char* name;
-    const QuantLinear& lin;
-    int in;
-    int out;
-  } linears[] = {{"q", p.q, d, d},
-                 {"k", p.k, d, d},
-                 {"v", p.v, d, d},
-                 {"o", p.o, d, d},
-                 {"ffn1", p.ffn1, d, p.d_ff},
-                 {"ffn2", p.ffn2, p.d_ff, d}};
-  for (const auto& l : linears) {
-    if (std::string e = CheckLinear(l.name, l.lin, l.in, l.out); !e.empty()) return e;
-  }
-  for (const std::string& e : {CheckRequant("softmax", p.softmax_rq), CheckRequant("ctx", p.ctx_rq),
-                               CheckLn("ln1", p.ln1, d), CheckLn("ln2", p.ln2, d)}) {
-    if (!e.empty()) return e;
-  }
-  for (int shift : {p.pred_q_shift, p.pred_k_shift}) {
-    if (shift < 0 || shift > kPredMaxShift) {
-      return fmt::format("predictor shift {} outside [0, {}]", shift, kPredMaxShift);
+  const int64_t max_bias = MaxLinearBias(in.value);
+  for (size_t o = 0; o < l.bias.size(); ++o) {
+    if (std::abs(int64_t{l.bias[o]}) > max_bias) {
+      return {name + ".bias",
+              fmt::format("[{}] = {} out of range [{}, {}] (|bias| + 2^14 * {} ({}) < 2^31)", o,
+                          l.bias[o], -max_bias, max_bias, in.name, in.value)};
     }
   }
-  return "";
+  return CheckRequant(name + ".rq", l.rq);
 }
 
-std::string CheckRun(int n_tokens, int n_valid, const SplsConfig& cfg) {
-  if (n_valid < 1 || n_valid > n_tokens) {
-    return fmt::format("n_valid ({}) outside [1, n_tokens = {}]", n_valid, n_tokens);
+FieldProblem CheckLn(const std::string& name, const LnParams& ln, Dim d) {
+  if (auto e = CheckEqual(name + ".gamma.size", static_cast<int64_t>(ln.gamma.size()), d.name,
+                          d.value)) {
+    return e;
   }
-  if (!cfg.enabled) return "";
-  if (cfg.hlog_bits < kHlogMinBits || cfg.hlog_bits > kHlogMaxBits) {
-    return fmt::format("hlog_bits ({}) outside [{}, {}]", cfg.hlog_bits, kHlogMinBits,
-                       kHlogMaxBits);
+  if (auto e =
+          CheckEqual(name + ".beta.size", static_cast<int64_t>(ln.beta.size()), d.name, d.value)) {
+    return e;
   }
-  if (cfg.k < 1 || cfg.k > n_tokens) {
-    return fmt::format("top-k ({}) outside [1, n_tokens = {}]", cfg.k, n_tokens);
+  return CheckRequant(name + ".rq", ln.rq);
+}
+
+FieldProblem CheckScale(const std::string& name, float scale) {
+  if (std::isfinite(scale) && scale > 0.0f) return {};
+  return {name, fmt::format("{} is not a finite positive scale", scale)};
+}
+
+// The decision rules of RunLayerWithDecision (layer.h), as "" or the first problem.
+std::string DecisionProblem(const SplsDecision& dec, int n_heads, int n_tokens, int n_valid) {
+  if (dec.heads.size() != static_cast<size_t>(n_heads)) {
+    return fmt::format("{} heads, expected params.n_heads = {}", dec.heads.size(), n_heads);
   }
-  if (cfg.w < 0) return fmt::format("window w ({}) is negative", cfg.w);
-  if (cfg.t < 0) return fmt::format("threshold t ({}) is negative", cfg.t);
+  const size_t n = static_cast<size_t>(n_tokens);
+  for (int h = 0; h < n_heads; ++h) {
+    const HeadDecision& hd = dec.heads[h];
+    if (hd.spa.size() != n || hd.reuse.size() != n || hd.needed_kv.size() != n) {
+      return fmt::format("head {}: spa/reuse/needed_kv have {}/{}/{} entries, expected {}", h,
+                         hd.spa.size(), hd.reuse.size(), hd.needed_kv.size(), n);
+    }
+    for (int i = 0; i < n_tokens; ++i) {
+      const IndexSet& set = hd.spa[i];
+      const int a = hd.reuse[i];
+      if (i >= n_valid) {
+        if (a != -1 || !set.empty() || hd.needed_kv[i] != 0) {
+          return fmt::format(
+              "head {} padded row {}: reuse {}, {} keys, needed {}; expected -1, 0, 0", h, i, a,
+              set.size(), hd.needed_kv[i]);
+        }
+        continue;
+      }
+      if (a < 0 || a >= n_valid) {
+        return fmt::format("head {} row {}: reuse {} outside [0, n_valid = {})", h, i, a, n_valid);
+      }
+      if (hd.reuse[a] != a) {
+        return fmt::format("head {} row {}: reuses row {}, which is not an anchor (reuse {})", h, i,
+                           a, hd.reuse[a]);
+      }
+      for (size_t s = 0; s < set.size(); ++s) {
+        if (set[s] < 0 || set[s] >= n_valid || (s > 0 && set[s] <= set[s - 1])) {
+          return fmt::format("head {} row {}: key list not ascending within [0, n_valid = {})", h,
+                             i, n_valid);
+        }
+      }
+      if (a != i) continue;
+      if (set.empty()) return fmt::format("head {} anchor row {}: no keys", h, i);
+      for (int j : set) {
+        if (!hd.needed_kv[j]) {
+          return fmt::format("head {} anchor row {}: key {} is not marked needed", h, i, j);
+        }
+      }
+    }
+  }
+  if (dec.token_anchor.size() != n) {
+    return fmt::format("token_anchor has {} entries, expected {}", dec.token_anchor.size(), n);
+  }
+  for (int i = 0; i < n_tokens; ++i) {
+    const int a = dec.token_anchor[i];
+    if (i >= n_valid) {
+      if (a != -1) return fmt::format("token_anchor[{}] = {} for a padded row, expected -1", i, a);
+      continue;
+    }
+    if (a == i) continue;
+    if (a < 0 || a >= n_valid) {
+      return fmt::format("token_anchor[{}] = {} outside [0, n_valid = {})", i, a, n_valid);
+    }
+    for (int h = 0; h < n_heads; ++h) {
+      if (dec.heads[h].reuse[i] != a) {
+        return fmt::format("token_anchor[{}] = {}, but head {} maps row {} to {}", i, a, h, i,
+                           dec.heads[h].reuse[i]);
+      }
+    }
+  }
   return "";
 }
 
 // ---- Integer layer -----------------------------------------------------------------------
 
 // out[c] = requant(x . W[:, c] + bias[c]) for c in [c0, c1); out is a full output row.
+// The sum is exact in int64; the bias bound (MaxLinearBias) keeps it inside int32, where
+// the RTL accumulates it.
 void LinearRow(const int8_t* x, const QuantLinear& lin, int c0, int c1, int8_t* out) {
   for (int c = c0; c < c1; ++c) {
     int64_t acc = lin.bias[c];
@@ -200,22 +244,30 @@ void RunFfn(const LayerParams& p, int n_valid, FfnPolicy policy, LayerResult& r)
   }
 }
 
-void CountDenseOps(const LayerParams& p, int n_valid, bool predictor, OpCounts& ops) {
-  const int64_t n = n_valid;
-  const int64_t d = p.d_model;
-  const int64_t attn = p.n_heads * n * n * p.d_head();
-  for (int c : {kCompQ, kCompK, kCompV, kCompOut}) ops.dense[c] = n * d * d;
-  ops.dense[kCompScores] = attn;
-  ops.dense[kCompPv] = attn;
-  ops.dense[kCompFfn1] = n * d * p.d_ff;
-  ops.dense[kCompFfn2] = n * d * p.d_ff;
-  // Q^ and K^ projections plus every head's PAM.
-  ops.predictor_ops = predictor ? 2 * n * d * d + attn : 0;
+// MACs of every head's scores (or P.V) in the dense layer.
+int64_t DenseAttentionOps(const LayerParams& p, int n_valid) {
+  return int64_t{p.n_heads} * n_valid * n_valid * p.d_head();
 }
 
-// ---- fp32 layer --------------------------------------------------------------------------
+void CountDenseOps(const LayerParams& p, int n_valid, OpCounts& ops) {
+  const int64_t n = n_valid;
+  const int64_t d = p.d_model;
+  for (int c : {kCompQ, kCompK, kCompV, kCompOut}) ops.dense[c] = n * d * d;
+  ops.dense[kCompScores] = DenseAttentionOps(p, n_valid);
+  ops.dense[kCompPv] = DenseAttentionOps(p, n_valid);
+  ops.dense[kCompFfn1] = n * d * p.d_ff;
+  ops.dense[kCompFfn2] = n * d * p.d_ff;
+}
 
-// Every tensor of one fp32 run, kept for calibration. Rows >= n_valid are zero except x.
+// HLog products of the predictor: the Q^ and K^ projections plus every head's PAM.
+int64_t PredictorOps(const LayerParams& p, int n_valid) {
+  return 2 * int64_t{n_valid} * p.d_model * p.d_model + DenseAttentionOps(p, n_valid);
+}
+
+// ---- Floating-point layer (double) -------------------------------------------------------
+
+// Every tensor of one floating-point run, kept for calibration. Rows >= n_valid are zero
+// except x.
 struct FloatTrace {
   Matrix<float> x, q, k, v, ctx, attn, h, ffn_pre, ffn_act, ffn_out, y;
 };
@@ -279,8 +331,6 @@ Matrix<float> FloatResidualLayerNorm(const Matrix<float>& a, const Matrix<float>
   return out;
 }
 
-double Gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
-
 FloatTrace TraceLayerFloat(const FloatLayer& f, const Matrix<float>& x, int n_valid) {
   if (x.cols != f.d_model || n_valid < 1 || n_valid > x.rows || f.n_heads <= 0 ||
       f.d_model % f.n_heads != 0) {
@@ -324,16 +374,18 @@ double ActivationScale(const Matrix<float>& m, int n_valid) {
   return SymmetricScale(MaxAbs(m.data.data(), static_cast<size_t>(n_valid) * m.cols), 127.0);
 }
 
-int32_t RoundToInt32(double v) {
-  const double lim = std::numeric_limits<int32_t>::max();
+// v rounded (half away from zero) and clamped to [-lim, lim].
+int32_t RoundClamped(double v, double lim) {
   return static_cast<int32_t>(std::llround(std::clamp(v, -lim, lim)));
 }
 
+// The bias is clamped to the int32 accumulator bound of its layer (MaxLinearBias).
 QuantLinear QuantizeLinear(const FloatLinear& f, double s_in, double s_out) {
   const double s_w = SymmetricScale(MaxAbs(f.w.data.data(), f.w.data.size()), 127.0);
+  const double max_bias = static_cast<double>(MaxLinearBias(f.w.rows));
   QuantLinear q;
   q.w = QuantizeTensor(f.w, static_cast<float>(s_w));
-  for (float b : f.bias) q.bias.push_back(RoundToInt32(b / (s_in * s_w)));
+  for (float b : f.bias) q.bias.push_back(RoundClamped(b / (s_in * s_w), max_bias));
   q.rq = QuantizeMultiplier(s_in * s_w / s_out);
   return q;
 }
@@ -348,7 +400,9 @@ LnParams QuantizeLn(const std::vector<float>& gamma, const std::vector<float>& b
     ln.gamma.push_back(
         static_cast<int16_t>(std::clamp<long long>(std::llround(g / s_g), -32768, 32767)));
   }
-  for (float b : beta) ln.beta.push_back(RoundToInt32(b / s_acc));
+  for (float b : beta) {
+    ln.beta.push_back(RoundClamped(b / s_acc, std::numeric_limits<int32_t>::max()));
+  }
   ln.rq = QuantizeMultiplier(s_acc / s_out);
   return ln;
 }
@@ -400,35 +454,83 @@ double OpCounts::RemovedFraction() const {
   return total == 0 ? 0.0 : 1.0 - static_cast<double>(ExecutedTotal()) / total;
 }
 
+FieldProblem CheckLayerParams(const LayerParams& p, int n_tokens, int n_valid) {
+  if (auto e = CheckRange("params.d_model", p.d_model, 1, kMaxLayerDim)) return e;
+  if (auto e = CheckRange("params.n_heads", p.n_heads, 1, p.d_model)) return e;
+  if (p.d_model % p.n_heads != 0) {
+    return {"params.n_heads",
+            fmt::format("{} does not divide params.d_model ({})", p.n_heads, p.d_model)};
+  }
+  if (auto e = CheckRange("params.d_ff", p.d_ff, 1, kMaxLayerDim)) return e;
+  if (auto e = CheckRange("n_tokens", n_tokens, 1, kMaxLayerDim)) return e;
+  if (auto e = CheckRange("n_valid", n_valid, 1, n_tokens)) return e;
+  const Dim d{"params.d_model", p.d_model};
+  const Dim d_ff{"params.d_ff", p.d_ff};
+  for (const FieldProblem& e :
+       {CheckLinear("params.q", p.q, d, d), CheckLinear("params.k", p.k, d, d),
+        CheckLinear("params.v", p.v, d, d), CheckLinear("params.o", p.o, d, d),
+        CheckLinear("params.ffn1", p.ffn1, d, d_ff), CheckLinear("params.ffn2", p.ffn2, d_ff, d),
+        CheckRequant("params.softmax_rq", p.softmax_rq), CheckRequant("params.ctx_rq", p.ctx_rq),
+        CheckLn("params.ln1", p.ln1, d), CheckLn("params.ln2", p.ln2, d),
+        CheckRange("params.pred_q_shift", p.pred_q_shift, 0, kPredMaxShift),
+        CheckRange("params.pred_k_shift", p.pred_k_shift, 0, kPredMaxShift),
+        CheckScale("params.x_scale", p.x_scale), CheckScale("params.y_scale", p.y_scale)}) {
+    if (e) return e;
+  }
+  return {};
+}
+
+FieldProblem CheckLayer(const LayerParams& p, int n_tokens, int n_valid, const SplsConfig& cfg) {
+  if (auto e = CheckLayerParams(p, n_tokens, n_valid)) return e;
+  return CheckSplsConfig(cfg, n_tokens);
+}
+
+FieldProblem CheckLayerInput(const LayerParams& p, int n_tokens, const Matrix<int8_t>& x) {
+  return CheckMatrixShape("x", x.rows, x.cols, x.data.size(), Dim{"n_tokens", n_tokens},
+                          Dim{"params.d_model", p.d_model});
+}
+
 std::string ValidateLayer(const LayerParams& p, int n_tokens, int n_valid, const SplsConfig& cfg) {
-  if (std::string e = CheckShapes(p); !e.empty()) return e;
-  if (std::string e = CheckParams(p); !e.empty()) return e;
-  return CheckRun(n_tokens, n_valid, cfg);
+  const FieldProblem e = CheckLayer(p, n_tokens, n_valid, cfg);
+  return e ? e.Message() : "";
 }
 
 LayerResult RunLayer(const LayerParams& p, const Matrix<int8_t>& x, int n_valid,
                      const SplsConfig& cfg) {
-  if (const std::string e = ValidateLayer(p, x.rows, n_valid, cfg); !e.empty()) {
-    throw std::invalid_argument(e);
+  for (const FieldProblem& e :
+       {CheckLayer(p, x.rows, n_valid, cfg), CheckLayerInput(p, x.rows, x)}) {
+    if (e) throw std::invalid_argument(e.Message());
   }
-  if (x.cols != p.d_model) {
-    throw std::invalid_argument(
-        fmt::format("x has {} columns, expected d_model = {}", x.cols, p.d_model));
+  const SplsDecision decision =
+      cfg.enabled ? Predict(x, n_valid, p.n_heads, MakePredictorWeights(p, cfg), cfg)
+                  : DenseDecision(x.rows, n_valid, p.n_heads);
+  LayerResult r = RunLayerWithDecision(p, x, n_valid, decision, cfg.ffn);
+  if (cfg.enabled) r.ops.predictor_ops = PredictorOps(p, n_valid);
+  return r;
+}
+
+LayerResult RunLayerWithDecision(const LayerParams& p, const Matrix<int8_t>& x, int n_valid,
+                                 const SplsDecision& decision, FfnPolicy ffn) {
+  for (const FieldProblem& e :
+       {CheckLayerParams(p, x.rows, n_valid), CheckLayerInput(p, x.rows, x)}) {
+    if (e) throw std::invalid_argument(e.Message());
+  }
+  if (const std::string e = DecisionProblem(decision, p.n_heads, x.rows, n_valid); !e.empty()) {
+    throw std::invalid_argument("decision: " + e);
   }
   const int n = x.rows;
   const int d = p.d_model;
   LayerResult r;
-  r.decision = cfg.enabled ? Predict(x, n_valid, p.n_heads, MakePredictorWeights(p, cfg), cfg)
-                           : DenseDecision(n, n_valid, p.n_heads);
+  r.decision = decision;
   r.q = r.k = r.v = r.ctx = r.attn = r.h = r.ffn_out = r.y = Matrix<int8_t>(n, d);
   r.ffn_act = Matrix<int8_t>(n, p.d_ff);
-  CountDenseOps(p, n_valid, cfg.enabled, r.ops);
+  CountDenseOps(p, n_valid, r.ops);
 
   for (int head = 0; head < p.n_heads; ++head) RunHead(p, x, n_valid, head, r);
   RunOutputProjection(p, n_valid, r);
   for (int i = 0; i < n_valid; ++i)
     ResidualLayerNorm(x.row(i), r.attn.row(i), d, p.ln1, r.h.row(i));
-  RunFfn(p, n_valid, cfg.ffn, r);
+  RunFfn(p, n_valid, ffn, r);
   for (int i = 0; i < n_valid; ++i) {
     ResidualLayerNorm(r.h.row(i), r.ffn_out.row(i), d, p.ln2, r.y.row(i));
   }

@@ -1,5 +1,6 @@
-// The BERT-style post-LN int8 encoder layer (D9, D10), dense and SPLS, its fp32 twin, and
-// the operation accounting (docs/spls.md, sections "Integer layer" and "Accounting").
+// The BERT-style post-LN int8 encoder layer (D9, D10), dense and SPLS, its floating-point
+// twin, and the operation accounting (docs/spls.md, sections "Integer layer" and
+// "Accounting").
 //
 //   Q, K, V = requant(x W + b)            per head h: columns [h*dh, (h+1)*dh)
 //   ctx     = requant(softmax(Q K^T) V)   over the row's selected keys
@@ -14,15 +15,31 @@
 #include <string>
 #include <vector>
 
+#include "golden/field_check.h"
 #include "golden/matrix.h"
 #include "golden/quant.h"
 #include "golden/spls.h"
 
 namespace esact {
 
+// Bound on every dimension (d_model, d_ff, n_tokens) and element count of a layer: a
+// validation limit, and what the layer-file reader allows before it allocates.
+constexpr int kMaxLayerDim = 65536;
+
+// The RTL accumulates a linear layer in int32. Every int8 x int8 product has magnitude
+// <= 2^14, so every QuantLinear keeps |bias| + 2^14 * in_features < 2^31; then no sum of
+// the bias and in_features products can leave int32. (The golden model accumulates in
+// int64, which is exact either way.)
+constexpr int64_t kInt8ProductMax = int64_t{1} << 14;
+constexpr int64_t kLinearAccLimit = int64_t{1} << 31;  // exclusive bound on |accumulator|
+// The largest |bias| a linear layer with in_features inputs may hold: 2^31 - 1 - 2^14 * in.
+constexpr int64_t MaxLinearBias(int in_features) {
+  return kLinearAccLimit - 1 - kInt8ProductMax * in_features;
+}
+
 struct QuantLinear {
   Matrix<int8_t> w;           // in x out
-  std::vector<int32_t> bias;  // out
+  std::vector<int32_t> bias;  // out; |bias[o]| <= MaxLinearBias(in)
   Requant rq;
 };
 
@@ -38,7 +55,7 @@ struct LayerParams {
   int pred_q_shift = 0;  // power-of-two rescale of the predicted Q^ (D1)
   int pred_k_shift = 0;  // and of K^
   float x_scale = 1.0f;  // real = scale * int8, input
-  float y_scale = 1.0f;  // and output, for comparison with the fp32 path
+  float y_scale = 1.0f;  // and output, for comparison with the floating-point path
   int d_head() const { return n_heads > 0 ? d_model / n_heads : 0; }
 };
 
@@ -82,15 +99,47 @@ struct LayerResult {
   OpCounts ops;
 };
 
-// Runs the int8 layer on rows [0, n_valid) of x (n_tokens x d_model); dense when
-// cfg.enabled is false. Throws std::invalid_argument on an inconsistent configuration.
+// Runs the int8 layer on rows [0, n_valid) of x (n_tokens x d_model): Predict's decision,
+// or DenseDecision when cfg.enabled is false, through RunLayerWithDecision. Throws
+// std::invalid_argument ("field: reason") unless CheckLayer(p, x.rows, n_valid, cfg) and
+// CheckLayerInput(p, x.rows, x) pass.
 LayerResult RunLayer(const LayerParams& p, const Matrix<int8_t>& x, int n_valid,
                      const SplsConfig& cfg);
 
-// Checks a parameter set and a run configuration; returns "" or the first problem.
+// Runs the int8 layer under a given decision (e.g. one the RTL produced); r.decision is a
+// copy of it and r.ops.predictor_ops is 0 (RunLayer adds the predictor's count). Throws
+// std::invalid_argument unless CheckLayerParams(p, x.rows, n_valid) and CheckLayerInput
+// pass and the decision is well formed: n_heads heads; spa, reuse and needed_kv of n_tokens
+// entries each; for valid rows, reuse in [0, n_valid) and pointing at an anchor (reuse of
+// the target is the target), spa ascending within [0, n_valid), non-empty for anchors, and
+// every column an anchor selects needed; padded rows with reuse -1, an empty spa and not
+// needed; token_anchor of n_tokens entries, -1 for padded rows, and for a valid row either
+// itself or the row every head's reuse maps it to.
+LayerResult RunLayerWithDecision(const LayerParams& p, const Matrix<int8_t>& x, int n_valid,
+                                 const SplsDecision& decision, FfnPolicy ffn);
+
+// ---- Validation: the one rule set --------------------------------------------------------
+// Shared by ValidateLayer, RunLayer, RunLayerWithDecision and ReadLayerFile. Each returns
+// the first problem, with fields named as in the layer file (docs/layer-format.md), in the
+// file's order, or an empty FieldProblem.
+
+// params.d_model in [1, kMaxLayerDim]; params.n_heads in [1, d_model], dividing d_model;
+// params.d_ff in [1, kMaxLayerDim]; n_tokens in [1, kMaxLayerDim]; n_valid in
+// [1, n_tokens]; per linear (q, k, v, o, ffn1, ffn2) the weight shape, the bias size and
+// |bias| <= MaxLinearBias(in); every Requant with mult in [0, kRequantMaxMult] and shift in
+// [0, kRequantMaxShift]; LayerNorm gamma and beta of d_model entries; predictor shifts in
+// [0, kPredMaxShift]; x_scale and y_scale finite and positive.
+FieldProblem CheckLayerParams(const LayerParams& p, int n_tokens, int n_valid);
+// CheckLayerParams, then CheckSplsConfig(cfg, n_tokens) (spls.h).
+FieldProblem CheckLayer(const LayerParams& p, int n_tokens, int n_valid, const SplsConfig& cfg);
+// The layer input: x.rows = n_tokens, x.cols = params.d_model.
+FieldProblem CheckLayerInput(const LayerParams& p, int n_tokens, const Matrix<int8_t>& x);
+
+// CheckLayer as a message: "" or "field: reason", e.g. "params.q.rq.shift: 60 out of range
+// [0, 47]".
 std::string ValidateLayer(const LayerParams& p, int n_tokens, int n_valid, const SplsConfig& cfg);
 
-// ---- fp32 path -------------------------------------------------------------------------
+// ---- Floating-point path (computed in double) ---------------------------------------------
 struct FloatLinear {
   Matrix<float> w;  // in x out
   std::vector<float> bias;
@@ -105,12 +154,14 @@ struct FloatLayer {
   float ln_eps = 1e-12f;
 };
 
-// Dense fp32 layer (exact GELU, exp softmax) on rows [0, n_valid); padded rows are zero.
+// Dense floating-point layer (exact GELU, exp softmax), computed in double from float
+// parameters, on rows [0, n_valid); padded rows are zero.
 Matrix<float> RunLayerFloat(const FloatLayer& f, const Matrix<float>& x, int n_valid);
 
-// Post-training quantization: symmetric per-tensor scales calibrated by running the fp32
-// layer on calib_x (n_valid rows), int8 weights, int32 biases, Requant factors, LN params,
-// GELU LUT and the predictor's power-of-two shifts.
+// Post-training quantization: symmetric per-tensor scales calibrated by running the
+// floating-point layer on calib_x (n_valid rows), int8 weights, int32 biases (clamped to
+// +-MaxLinearBias(in)), Requant factors, LN params, GELU LUT and the predictor's
+// power-of-two shifts (calibrated at 8 bits, toward zero).
 LayerParams QuantizeLayer(const FloatLayer& f, const Matrix<float>& calib_x, int n_valid);
 
 Matrix<int8_t> QuantizeTensor(const Matrix<float>& x, float scale);

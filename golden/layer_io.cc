@@ -1,5 +1,6 @@
 // The layer file format; docs/layer-format.md is its normative description and must change
-// together with VisitBody, the decoding checks and CheckConsistency below.
+// together with VisitBody and the decoding checks below, and with the layer rules
+// (CheckLayer, CheckLayerInput in golden/layer.cc) that ReadLayerFile applies last.
 #include "golden/layer_io.h"
 
 #include <fmt/format.h>
@@ -7,7 +8,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -24,11 +24,6 @@ static_assert(std::is_same<int, int32_t>::value, "the layer format assumes a 32-
 constexpr std::array<char, 8> kMagic = {'E', 'S', 'A', 'C', 'T', 'L', 'Y', 'R'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kCrcBytes = 4;
-// Bound on every dimension and element count, so a corrupt count cannot ask for more
-// memory than the format allows.
-constexpr int kMaxDim = 65536;
-// PredictRequant shifts an int32 magnitude right; 32 and more would be undefined.
-constexpr int kMaxRequantMult = (1 << kRequantMultBits) - 1;
 // The enum codes on disk; the maxima follow the last enumerator of each enum.
 constexpr uint8_t kMaxBoolCode = 1;
 constexpr uint8_t kMaxRoundCode = static_cast<uint8_t>(HlogRound::kNearest);
@@ -90,17 +85,8 @@ class Checker {
   [[noreturn]] void Fail(const std::string& field, const std::string& reason) const {
     throw LayerFileError(path_, field, reason);
   }
-  void Range(const std::string& field, int64_t value, int64_t lo, int64_t hi) const {
-    if (value < lo || value > hi) {
-      Fail(field, fmt::format("{} out of range [{}, {}]", value, lo, hi));
-    }
-  }
-  void AtLeast(const std::string& field, int64_t value, int64_t lo) const {
-    if (value < lo) Fail(field, fmt::format("{} is below the minimum {}", value, lo));
-  }
-  // value must equal the dimension named dim_name.
-  void Equal(const std::string& field, int64_t value, const char* dim_name, int64_t dim) const {
-    if (value != dim) Fail(field, fmt::format("{} does not equal {} ({})", value, dim_name, dim));
+  void Check(const FieldProblem& e) const {
+    if (e) Fail(e.field, e.reason);
   }
 
  private:
@@ -159,11 +145,11 @@ class Decoder {
   void U32(const std::string& field, uint32_t& v) { v = Get<uint32_t>(field); }
   void I32(const std::string& field, int32_t& v) { v = Get<int32_t>(field); }
   void F32(const std::string& field, float& v) { v = Get<float>(field); }
-  // Range-checked here, not in CheckConsistency, because a bool cannot hold a bad code.
+  // Range-checked here, not with the layer rules, because a bool cannot hold a bad code.
   template <typename E>
   void Code(const std::string& field, E& v, uint8_t max) {
     const uint8_t code = Get<uint8_t>(field);
-    check_.Range(field, code, 0, max);
+    check_.Check(CheckRange(field, code, 0, max));
     v = static_cast<E>(code);
   }
   template <typename T>
@@ -195,9 +181,11 @@ class Decoder {
       check_.Fail(field, fmt::format("truncated: need {} bytes at offset {}", n, pos_));
     }
   }
+  // Bounded before it sizes an allocation, so a corrupt count cannot ask for more memory
+  // than the format allows.
   int Count(const std::string& field) {
     const uint32_t n = Get<uint32_t>(field);
-    check_.Range(field, n, 0, kMaxDim);
+    check_.Check(CheckRange(field, n, 0, kMaxLayerDim));
     return static_cast<int>(n);
   }
   template <typename T>
@@ -272,73 +260,6 @@ void VisitBody(Io& io, File& f) {
   io.I32("spls.t", f.spls.t);
   io.Code("spls.ffn", f.spls.ffn, kMaxFfnCode);
   io.Mat("x", f.x);
-}
-
-void CheckRequant(const Checker& c, const std::string& name, const Requant& rq) {
-  c.Range(name + ".mult", rq.mult, 0, kMaxRequantMult);
-  c.Range(name + ".shift", rq.shift, 0, kRequantMaxShift);
-}
-
-// A dimension and the field name it is reported under.
-struct Dim {
-  const char* name;
-  int value;
-};
-
-void CheckLinear(const Checker& c, const std::string& name, const QuantLinear& l, Dim in, Dim out) {
-  c.Equal(name + ".w.rows", l.w.rows, in.name, in.value);
-  c.Equal(name + ".w.cols", l.w.cols, out.name, out.value);
-  c.Equal(name + ".bias.size", static_cast<int64_t>(l.bias.size()), out.name, out.value);
-  CheckRequant(c, name + ".rq", l.rq);
-}
-
-void CheckLn(const Checker& c, const std::string& name, const LnParams& ln, Dim d) {
-  c.Equal(name + ".gamma.size", static_cast<int64_t>(ln.gamma.size()), d.name, d.value);
-  c.Equal(name + ".beta.size", static_cast<int64_t>(ln.beta.size()), d.name, d.value);
-  CheckRequant(c, name + ".rq", ln.rq);
-}
-
-void CheckScale(const Checker& c, const std::string& name, float scale) {
-  if (!(std::isfinite(scale) && scale > 0.0f)) {
-    c.Fail(name, fmt::format("{} is not a finite positive scale", scale));
-  }
-}
-
-// Everything a decoded file must satisfy to be runnable, in file order; the first
-// violation is reported.
-void CheckConsistency(const Checker& c, const LayerFile& f) {
-  const LayerParams& p = f.params;
-  c.Range("params.d_model", p.d_model, 1, kMaxDim);
-  c.Range("params.n_heads", p.n_heads, 1, p.d_model);
-  if (p.d_model % p.n_heads != 0) {
-    c.Fail("params.n_heads",
-           fmt::format("{} does not divide params.d_model ({})", p.n_heads, p.d_model));
-  }
-  c.Range("params.d_ff", p.d_ff, 1, kMaxDim);
-  c.Range("n_tokens", f.n_tokens, 1, kMaxDim);
-  c.Range("n_valid", f.n_valid, 1, f.n_tokens);
-  const Dim d{"params.d_model", p.d_model};
-  const Dim d_ff{"params.d_ff", p.d_ff};
-  CheckLinear(c, "params.q", p.q, d, d);
-  CheckLinear(c, "params.k", p.k, d, d);
-  CheckLinear(c, "params.v", p.v, d, d);
-  CheckLinear(c, "params.o", p.o, d, d);
-  CheckLinear(c, "params.ffn1", p.ffn1, d, d_ff);
-  CheckLinear(c, "params.ffn2", p.ffn2, d_ff, d);
-  CheckRequant(c, "params.softmax_rq", p.softmax_rq);
-  CheckRequant(c, "params.ctx_rq", p.ctx_rq);
-  CheckLn(c, "params.ln1", p.ln1, d);
-  CheckLn(c, "params.ln2", p.ln2, d);
-  c.Range("params.pred_q_shift", p.pred_q_shift, 0, kPredMaxShift);
-  c.Range("params.pred_k_shift", p.pred_k_shift, 0, kPredMaxShift);
-  CheckScale(c, "params.x_scale", p.x_scale);
-  CheckScale(c, "params.y_scale", p.y_scale);
-  c.Range("spls.hlog_bits", f.spls.hlog_bits, kHlogMinBits, kHlogMaxBits);
-  c.Range("spls.k", f.spls.k, 1, f.n_tokens);
-  c.AtLeast("spls.w", f.spls.w, 0);
-  c.AtLeast("spls.t", f.spls.t, 0);
-  c.Equal("x.rows", f.x.rows, "n_tokens", f.n_tokens);
-  c.Equal("x.cols", f.x.cols, "params.d_model", p.d_model);
 }
 
 std::vector<uint8_t> ReadWholeFile(const Checker& c, const std::string& path) {
@@ -416,7 +337,9 @@ LayerFile ReadLayerFile(const std::string& path) {
     check.Fail("end", fmt::format("{} trailing bytes at offset {} before the CRC",
                                   body_end - in.pos(), in.pos()));
   }
-  CheckConsistency(check, f);
+  // The layer rules, in file order (docs/layer-format.md, "Reading" step 6).
+  check.Check(CheckLayer(f.params, f.n_tokens, f.n_valid, f.spls));
+  check.Check(CheckLayerInput(f.params, f.n_tokens, f.x));
   return f;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 namespace esact {
 
@@ -28,6 +29,12 @@ constexpr std::array<uint16_t, kSoftmaxLutSize> MakeExp2Lut() {
   return lut;
 }
 
+// Out of line, so that the check leaves RoundShift small enough to inline.
+[[noreturn]] void ThrowBadShift(int shift) {
+  throw std::invalid_argument("RoundShift: shift " + std::to_string(shift) + " outside [0, " +
+                              std::to_string(kRoundShiftMax) + "]");
+}
+
 }  // namespace
 
 constexpr std::array<uint16_t, kSoftmaxLutSize> kSoftmaxExp2Lut = MakeExp2Lut();
@@ -35,6 +42,7 @@ constexpr std::array<uint16_t, kSoftmaxLutSize> kSoftmaxExp2Lut = MakeExp2Lut();
 // The magnitude is rounded in uint64 so that INT64_MIN and the rounding carry cannot
 // overflow.
 int64_t RoundShift(int64_t v, int shift) {
+  if (shift < 0 || shift > kRoundShiftMax) ThrowBadShift(shift);
   if (shift == 0) return v;
   const uint64_t mag = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
   const uint64_t rounded = (mag + (uint64_t{1} << (shift - 1))) >> shift;
@@ -138,14 +146,14 @@ void IntLayerNorm(const int16_t* r, int d, const LnParams& ln, int8_t* y) {
   }
 }
 
+double Gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+
 GeluLut BuildGeluLut(float in_scale, float out_scale) {
   GeluLut lut{};
   for (int i = 0; i < 256; ++i) {
-    const double x = (i - 128) * double{in_scale};
-    const double gelu = 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
     // Clamped before llround, which is undefined outside the int64 range; saturation to
     // int8 gives the same result.
-    const double q = std::clamp(gelu / out_scale, -256.0, 256.0);
+    const double q = std::clamp(Gelu((i - 128) * double{in_scale}) / out_scale, -256.0, 256.0);
     lut[i] = SaturateInt8(std::llround(q));
   }
   return lut;

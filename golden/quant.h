@@ -8,7 +8,9 @@
 
 namespace esact {
 
-// v / 2^shift rounded half away from zero; shift in [0, 62].
+// v / 2^shift rounded half away from zero. Throws std::invalid_argument if shift is
+// outside [0, kRoundShiftMax].
+constexpr int kRoundShiftMax = 62;
 int64_t RoundShift(int64_t v, int shift);
 
 int8_t SaturateInt8(int64_t v);
@@ -21,12 +23,14 @@ struct Requant {
 };
 
 constexpr int kRequantMultBits = 16;
+constexpr int32_t kRequantMaxMult = (int32_t{1} << kRequantMultBits) - 1;
 constexpr int kRequantMaxShift = 47;
 
 int8_t Requantize(int64_t acc, Requant rq);
 
-// The Requant closest to a positive real factor: mult in [2^15, 2^16) and the largest
-// shift <= kRequantMaxShift. Throws std::invalid_argument if real <= 0 or too large.
+// The Requant closest to a positive real factor: mult in [2^15, 2^16) and the matching
+// shift, except below 2^-32, where the shift saturates at kRequantMaxShift and mult is
+// smaller (possibly 0). Throws std::invalid_argument if real <= 0 or too large.
 Requant QuantizeMultiplier(double real);
 
 // ---- Integer softmax -------------------------------------------------------------------
@@ -70,6 +74,10 @@ uint64_t Isqrt(uint64_t v);  // floor(sqrt(v))
 void IntLayerNorm(const int16_t* r, int d, const LnParams& ln, int8_t* y);
 
 // ---- GELU --------------------------------------------------------------------------------
+// The exact activation, 0.5 x (1 + erf(x / sqrt(2))): the floating-point path and the LUT
+// both use it.
+double Gelu(double x);
+
 // lut[i] = SaturateInt8(round_half_away(gelu((i - 128) * in_scale) / out_scale)); applied as
 // lut[x + 128]. The LUT is data (loaded at run time), so any activation fits.
 using GeluLut = std::array<int8_t, 256>;

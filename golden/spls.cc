@@ -1,14 +1,36 @@
 #include "golden/spls.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 namespace esact {
 
 int DefaultTopK(int n_tokens) { return std::max(1, (n_tokens + 7) / 8); }
 
 int DefaultThreshold(int k) { return (3 * k + 3) / 4; }
+
+SplsConfig DefaultSplsConfig(int n_valid) {
+  SplsConfig cfg;
+  cfg.enabled = true;
+  cfg.hlog_bits = kHlogMaxBits;
+  cfg.round = HlogRound::kTowardZero;
+  cfg.k = DefaultTopK(n_valid);
+  cfg.w = 2;
+  cfg.t = DefaultThreshold(cfg.k);
+  cfg.ffn = FfnPolicy::kNone;
+  return cfg;
+}
+
+FieldProblem CheckSplsConfig(const SplsConfig& cfg, int n_tokens) {
+  if (auto e = CheckRange("spls.hlog_bits", cfg.hlog_bits, kHlogMinBits, kHlogMaxBits)) return e;
+  if (auto e = CheckRange("spls.k", cfg.k, 1, n_tokens)) return e;
+  if (auto e = CheckAtLeast("spls.w", cfg.w, 0)) return e;
+  return CheckAtLeast("spls.t", cfg.t, 0);
+}
 
 Matrix<HlogCode> HlogQuantMatrix(const Matrix<int8_t>& m, int bits, HlogRound round) {
   Matrix<HlogCode> out(m.rows, m.cols);
@@ -29,6 +51,10 @@ Matrix<int32_t> PredictProject(const Matrix<HlogCode>& x_hat, const Matrix<HlogC
 }
 
 HlogCode PredictRequant(int32_t value, int shift, int bits, HlogRound round) {
+  if (shift < 0 || shift > kPredMaxShift) {
+    throw std::invalid_argument(
+        fmt::format("PredictRequant: shift {} outside [0, {}]", shift, kPredMaxShift));
+  }
   const int64_t mag = std::min<int64_t>(std::llabs(int64_t{value}) >> shift, kHlogMaxMagnitude);
   return HlogEncode(static_cast<int>(value < 0 ? -mag : mag), bits, round);
 }
@@ -55,6 +81,10 @@ Matrix<int32_t> PredictPam(const Matrix<HlogCode>& q_hat, const Matrix<HlogCode>
 }
 
 IndexSet TopKRow(const int32_t* row, int n_valid, int k) {
+  if (k < 1 || n_valid < 0) {
+    throw std::invalid_argument(
+        fmt::format("TopKRow: k ({}) must be >= 1 and n_valid ({}) >= 0", k, n_valid));
+  }
   // A column beats another if its score is larger, or equal with a lower index.
   IndexSet order(n_valid);
   for (int j = 0; j < n_valid; ++j) order[j] = j;
@@ -123,8 +153,46 @@ std::vector<int> TokenAnchors(const std::vector<HeadDecision>& heads, int n_toke
   return anchor;
 }
 
+namespace {
+
+// "" or why an offline HLog weight does not fit a d-column input.
+std::string WeightProblem(const char* name, const Matrix<HlogCode>& w, int d) {
+  if (w.rows == d && w.cols == d && w.data.size() == static_cast<size_t>(d) * d) return "";
+  return fmt::format("{} is {}x{} ({} elements), expected {}x{}", name, w.rows, w.cols,
+                     w.data.size(), d, d);
+}
+
+std::string ShiftProblem(const char* name, int shift) {
+  if (shift >= 0 && shift <= kPredMaxShift) return "";
+  return fmt::format("{} ({}) outside [0, {}]", name, shift, kPredMaxShift);
+}
+
+// The first reason Predict cannot run on these arguments, or "".
+std::string PredictArgumentProblem(const Matrix<int8_t>& x, int n_valid, int n_heads,
+                                   const PredictorWeights& weights, const SplsConfig& cfg) {
+  if (const FieldProblem e = CheckSplsConfig(cfg, x.rows)) return e.Message();
+  if (n_heads < 1 || x.cols % n_heads != 0) {
+    return fmt::format("n_heads ({}) must be >= 1 and divide x.cols ({})", n_heads, x.cols);
+  }
+  for (const std::string& e :
+       {WeightProblem("w_q_hat", weights.w_q_hat, x.cols),
+        WeightProblem("w_k_hat", weights.w_k_hat, x.cols), ShiftProblem("q_shift", weights.q_shift),
+        ShiftProblem("k_shift", weights.k_shift)}) {
+    if (!e.empty()) return e;
+  }
+  if (n_valid < 0 || n_valid > x.rows) {
+    return fmt::format("n_valid ({}) outside [0, x.rows = {}]", n_valid, x.rows);
+  }
+  return "";
+}
+
+}  // namespace
+
 SplsDecision Predict(const Matrix<int8_t>& x, int n_valid, int n_heads,
                      const PredictorWeights& weights, const SplsConfig& cfg) {
+  if (const std::string e = PredictArgumentProblem(x, n_valid, n_heads, weights, cfg); !e.empty()) {
+    throw std::invalid_argument("Predict: " + e);
+  }
   const int n = x.rows;
   const int d_head = x.cols / n_heads;
   const Matrix<HlogCode> x_hat = HlogQuantMatrix(x, cfg.hlog_bits, cfg.round);

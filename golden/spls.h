@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "golden/field_check.h"
 #include "golden/hlog.h"
 #include "golden/matrix.h"
 
@@ -24,6 +25,9 @@ enum class FfnPolicy : uint8_t {
 };
 
 // Run-time SPLS knobs. A disabled configuration means dense mode.
+//
+// A default-constructed SplsConfig is NOT the D3/D5 default: its k = 1 and t = 1 do not
+// depend on the token count. DefaultSplsConfig(n_valid) is the default configuration.
 struct SplsConfig {
   bool enabled = true;
   int hlog_bits = 8;
@@ -39,6 +43,17 @@ int DefaultTopK(int n_tokens);
 // D5 default: ceil(0.75 * k).
 int DefaultThreshold(int k);
 
+// The default run configuration (docs/spls.md section 10) for n_valid tokens: enabled,
+// 8-bit HLog rounded toward zero, k = DefaultTopK(n_valid), w = 2, t = DefaultThreshold(k),
+// FFN policy none.
+SplsConfig DefaultSplsConfig(int n_valid);
+
+// The rules of a run configuration over n_tokens buffer rows, checked whether or not it is
+// enabled (a configuration must be runnable in both modes): spls.hlog_bits in [4, 8],
+// spls.k in [1, n_tokens], spls.w >= 0, spls.t >= 0. Returns the first problem (fields
+// named as in the layer file), or an empty one.
+FieldProblem CheckSplsConfig(const SplsConfig& cfg, int n_tokens);
+
 // HLog of every element of an int8 matrix.
 Matrix<HlogCode> HlogQuantMatrix(const Matrix<int8_t>& m, int bits, HlogRound round);
 
@@ -48,7 +63,8 @@ Matrix<int32_t> PredictProject(const Matrix<HlogCode>& x_hat, const Matrix<HlogC
                                int n_valid);
 
 // Power-of-two rescale back to HLog: magnitude >> shift (toward zero), saturated to 128,
-// then HlogEncode with the sign.
+// then HlogEncode with the sign. Throws std::invalid_argument if shift is outside
+// [0, kPredMaxShift].
 HlogCode PredictRequant(int32_t value, int shift, int bits, HlogRound round);
 Matrix<HlogCode> PredictRequantMatrix(const Matrix<int32_t>& m, int shift, int bits,
                                       HlogRound round);
@@ -59,7 +75,8 @@ Matrix<int32_t> PredictPam(const Matrix<HlogCode>& q_hat, const Matrix<HlogCode>
                            int d_head, int n_valid);
 
 // Row-wise Top-k of one PAM row over columns [0, n_valid): the min(k, n_valid) largest
-// entries, ties to the lower column. Returned sorted ascending.
+// entries, ties to the lower column. Returned sorted ascending. Throws
+// std::invalid_argument if k < 1 or n_valid < 0.
 IndexSet TopKRow(const int32_t* row, int n_valid, int k);
 
 // |a & b| for two sorted index sets.
@@ -91,11 +108,14 @@ struct SplsDecision {
 // Token-level reuse (D6): token i takes anchor a iff every head maps i to the same a != i.
 std::vector<int> TokenAnchors(const std::vector<HeadDecision>& heads, int n_tokens, int n_valid);
 
-// Largest power-of-two rescale of Q~ and K~ (PredictRequant); |Q~| < 2^31.
+// Largest power-of-two rescale of Q~ and K~ (PredictRequant): |Q~| < 2^31, so a larger
+// shift leaves nothing (and 32 or more would shift an int32 magnitude past its width).
 constexpr int kPredMaxShift = 31;
 
 // The whole prediction of one layer input. w_q_hat and w_k_hat are the offline HLog
 // weights (HlogQuantMatrix of W_Q, W_K); q_shift and k_shift the power-of-two rescales.
+// The shifts are calibrated once, at 8 bits rounded toward zero (QuantizeLayer), and used
+// unchanged whatever the run's HLog width and rounding.
 struct PredictorWeights {
   Matrix<HlogCode> w_q_hat;
   Matrix<HlogCode> w_k_hat;
@@ -103,6 +123,9 @@ struct PredictorWeights {
   int k_shift = 0;
 };
 
+// x is n_tokens x d. Throws std::invalid_argument unless CheckSplsConfig(cfg, n_tokens)
+// passes (cfg.enabled is not looked at), 1 <= n_heads dividing d, both HLog weights are
+// d x d, both shifts lie in [0, kPredMaxShift] and 0 <= n_valid <= n_tokens.
 SplsDecision Predict(const Matrix<int8_t>& x, int n_valid, int n_heads,
                      const PredictorWeights& weights, const SplsConfig& cfg);
 

@@ -108,13 +108,7 @@ SyntheticLayer MakeSyntheticLayer(const SyntheticSpec& spec) {
   file.n_valid = spec.n_valid;
   // Padded rows of x are zero, and zero quantizes to zero.
   file.x = QuantizeTensor(x, file.params.x_scale);
-  file.spls.enabled = true;
-  file.spls.hlog_bits = 8;
-  file.spls.round = HlogRound::kTowardZero;
-  file.spls.k = DefaultTopK(spec.n_valid);
-  file.spls.w = 2;
-  file.spls.t = DefaultThreshold(file.spls.k);
-  file.spls.ffn = FfnPolicy::kNone;
+  file.spls = DefaultSplsConfig(spec.n_valid);
   return out;
 }
 

@@ -1,10 +1,16 @@
 // Copyright ESACT contributors. SPDX-License-Identifier: Apache-2.0
 //
-/// HLog encoder: one int8 value to one 5-bit HLog code (combinational).
+/// HLog encoder: one signed magnitude to one 5-bit HLog code (combinational).
 ///
-/// Bit-exact with esact::HlogEncode (golden/hlog.h, docs/spls.md section 2). With
-/// m = |x| (0..128), s = 8 - bits (0..4) the lowest exponent and e the position of the
-/// leading one of m:
+/// The input is sign and magnitude, neg_i and mag_i = m in 0..128, so that an int8 value
+/// (esact_hlog_quant, the predictor's X lanes: m = |x|) and a re-quantized projection
+/// (esact_predictor: m = min(128, |v| >> shift)) share one encoder. A magnitude above 128
+/// is not a legal input (an assertion in the users checks it; the encoder then returns an
+/// unspecified but valid code).
+///
+/// Bit-exact with esact::HlogEncode (golden/hlog.h, docs/spls.md section 2) of the value
+/// (neg_i ? -m : m). With s = 8 - bits (0..4) the lowest exponent and e the position of
+/// the leading one of m:
 ///
 ///   toward zero  m < 2^s          -> zero code
 ///                otherwise        -> exponent e, half bit h = (e > s) ? m[e-1] : 0
@@ -18,10 +24,13 @@
 ///   e > s        round bit m[e-2] (none when e < 2); {e, h} + 1, h carrying into e
 /// The exhaustive test (tests/rtl_hlog_quant_test.cc) checks this against the golden.
 ///
-/// The sign bit is set for x < 0 unless the result is the zero code. A bits_i outside
-/// [4, 8] is not a legal configuration; the encoder then outputs the zero code.
+/// The sign bit is neg_i unless the result is the zero code, which never carries a sign
+/// (so neg_i with m = 0, or a negative value that rounds to zero, gives HLOG_ZERO). A
+/// bits_i outside [4, 8] is not a legal configuration; the encoder then outputs the zero
+/// code.
 module esact_hlog_enc (
-  input  logic [esact_pkg::INT8_W-1:0]      data_i,   ///< int8 value, two's complement
+  input  logic                              neg_i,    ///< sign: 1 = negative
+  input  logic [esact_pkg::INT8_W-1:0]      mag_i,    ///< magnitude m, legal 0..128
   input  logic [esact_pkg::HLOG_BITS_W-1:0] bits_i,   ///< HLog bit-width n, legal 4..8
   input  esact_pkg::hlog_round_e            round_i,  ///< rounding mode
   output logic [esact_pkg::HLOG_CODE_W-1:0] code_o    ///< HLog code
@@ -33,7 +42,7 @@ module esact_hlog_enc (
 
   logic             bits_legal;
   logic [ExpW-1:0]  shift;      // s = 8 - bits, the lowest exponent
-  logic [DataW-1:0] mag;        // |x|, 0..128 (x = -128 gives 8'h80 = 128)
+  logic [DataW-1:0] mag;        // m, 0..128
   logic [DataW-1:0] above;      // above[i] = |mag[7:i+1]
   logic [DataW-1:0] lead_oh;    // one-hot leading one of mag (zero for mag = 0)
   logic [ExpW-1:0]  lead;       // e, the leading-one position of mag
@@ -50,10 +59,7 @@ module esact_hlog_enc (
   // Magnitude and leading one. The bits below the leading one are AND-OR selections by
   // the one-hot leading-one vector; no shifter.
   always_comb begin
-    mag = data_i;
-    if (data_i[DataW-1]) begin
-      mag = DataW'(-data_i);
-    end
+    mag = mag_i;
 
     above[DataW-1] = 1'b0;
     for (int i = DataW - 2; i >= 0; i--) begin
@@ -120,7 +126,7 @@ module esact_hlog_enc (
   always_comb begin
     code_o = esact_pkg::HLOG_ZERO;
     if (!is_zero) begin
-      code_o[esact_pkg::HLOG_SIGN_BIT]        = data_i[DataW-1];
+      code_o[esact_pkg::HLOG_SIGN_BIT]        = neg_i;
       code_o[esact_pkg::HLOG_EXP_LSB +: ExpW] = exp_val;
       code_o[esact_pkg::HLOG_HALF_BIT]        = half;
     end

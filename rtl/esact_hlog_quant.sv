@@ -56,8 +56,17 @@ module esact_hlog_quant #(
   logic [Lanes*CodeW-1:0] code;
 
   for (genvar l = 0; l < Lanes; l++) begin : g_lane
+    logic [DataW-1:0] value;
+    logic             neg;
+    logic [DataW-1:0] mag;  // |x|, 0..128 (x = -128 gives 8'h80 = 128)
+
+    assign value = in_data_i[l*DataW +: DataW];
+    assign neg   = value[DataW-1];
+    assign mag   = neg ? DataW'(-value) : value;
+
     esact_hlog_enc u_enc (
-      .data_i  (in_data_i[l*DataW +: DataW]),
+      .neg_i   (neg),
+      .mag_i   (mag),
       .bits_i  (cfg_bits_i),
       .round_i (cfg_round_i),
       .code_o  (code[l*CodeW +: CodeW])

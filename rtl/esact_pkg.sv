@@ -45,4 +45,25 @@ package esact_pkg;
     HLOG_ROUND_NEAREST     = 1'b1   ///< nearest level, ties to the larger magnitude
   } hlog_round_e;
 
+  // ---- Predictor (esact_predictor, golden/spls.h) -----------------------------------------
+
+  /// Width of the predictor's power-of-two rescale fields q_shift, k_shift: every value
+  /// 0..31 is legal (kPredMaxShift), so a shift is never a configuration error.
+  parameter int unsigned PRED_SHIFT_W /*verilator public*/ = 5;
+
+  /// Configuration error of an esact_predictor run, reported with done_o. The checks run
+  /// in this order and the first failing one is reported.
+  typedef enum logic [3:0] {
+    PRED_ERR_NONE       = 4'd0,  ///< legal configuration, the run completed
+    PRED_ERR_N_VALID    = 4'd1,  ///< n_valid is 0 or above NMax
+    PRED_ERR_D_MODEL    = 4'd2,  ///< d_model is 0, above DMax or not a multiple of Lanes
+    PRED_ERR_D_HEAD     = 4'd3,  ///< d_head is 0, above DhMax or not a multiple of Lanes
+    PRED_ERR_HEADS      = 4'd4,  ///< heads is 0 or above HMax
+    PRED_ERR_K          = 4'd5,  ///< k is 0 or above KMax
+    PRED_ERR_W          = 4'd6,  ///< w is above WMax
+    PRED_ERR_T          = 4'd7,  ///< t is above NMax
+    PRED_ERR_BITS       = 4'd8,  ///< HLog bit-width outside 4..8
+    PRED_ERR_HEAD_SPLIT = 4'd9   ///< heads * d_head != d_model
+  } pred_err_e /*verilator public*/;  // exported to C++ for the tests
+
 endpackage

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "golden/hlog.h"
@@ -82,6 +83,36 @@ TEST(Hlog, RejectsBadArguments) {
   EXPECT_THROW(HlogEncode(-129, 8, HlogRound::kTowardZero), std::invalid_argument);
   EXPECT_THROW(HlogEncode(1, 3, HlogRound::kTowardZero), std::invalid_argument);
   EXPECT_THROW(HlogEncode(1, 9, HlogRound::kTowardZero), std::invalid_argument);
+}
+
+// HlogDecode accepts exactly the codes HlogEncode can produce for some width, plus 0x11
+// (negative zero), and throws on the rest: codes >= 32 and e = 7 with h = 1.
+TEST(Hlog, DecodeRejectsCodesNeverProduced) {
+  std::set<int> produced;
+  for (int bits = kHlogMinBits; bits <= kHlogMaxBits; ++bits) {
+    for (HlogRound round : {HlogRound::kTowardZero, HlogRound::kNearest}) {
+      for (int v = -128; v <= 128; ++v) produced.insert(HlogEncode(v, bits, round));
+    }
+  }
+  for (int code = 0; code < 256; ++code) {
+    const auto c = static_cast<HlogCode>(code);
+    if (code < 32 && code != 0x0F && code != 0x1F) {
+      EXPECT_NO_THROW(HlogDecode(c)) << code;
+      EXPECT_TRUE(produced.count(code) || code == 0x11) << code;
+    } else {
+      EXPECT_THROW(HlogDecode(c), std::invalid_argument) << code;
+      EXPECT_EQ(produced.count(code), 0u) << code;
+    }
+  }
+  EXPECT_EQ(HlogDecode(0x11), 0);
+  EXPECT_EQ(HlogDecode(0x0E), 128);
+  EXPECT_EQ(HlogDecode(0x1E), -128);
+  // The product and the dot product decode their operands, so they reject them too.
+  EXPECT_THROW(HlogMultiply(0x0F, 0x02), std::invalid_argument);
+  EXPECT_THROW(HlogMultiply(0x02, 0x1F), std::invalid_argument);
+  const HlogCode bad[] = {0x02, 0x20};
+  const HlogCode one[] = {0x00, 0x00};
+  EXPECT_THROW(HlogDot(bad, 1, one, 1, 2), std::invalid_argument);
 }
 
 TEST(Hlog, ProductHasAtMostTwoSetBits) {

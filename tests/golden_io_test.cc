@@ -81,7 +81,8 @@ LayerFile SmallFile() {
   const auto linear = [&](int in, int out, Requant rq) {
     QuantLinear l;
     l.w = fill_matrix(in, out);
-    for (int i = 0; i < out; ++i) l.bias.push_back(static_cast<int32_t>(rng()));
+    // Within the accumulator bound whatever in is (|bias| < 2^30 <= MaxLinearBias(in)).
+    for (int i = 0; i < out; ++i) l.bias.push_back(static_cast<int32_t>(rng() % (1u << 31)) / 2);
     l.rq = rq;
     return l;
   };
@@ -107,6 +108,9 @@ LayerFile SmallFile() {
   p.o = linear(kD, kD, Requant{33000, 21});
   p.ffn1 = linear(kD, kDff, Requant{34000, 22});
   p.ffn2 = linear(kDff, kD, Requant{35000, 23});
+  // So are the ends of the bias bound (|bias| + 2^14 * in < 2^31).
+  p.q.bias[0] = static_cast<int32_t>(MaxLinearBias(kD));
+  p.ffn2.bias[1] = static_cast<int32_t>(-MaxLinearBias(kDff));
   p.softmax_rq = Requant{36000, 24};
   p.ctx_rq = Requant{37000, 25};
   p.ln1 = ln(Requant{38000, 26});
@@ -371,6 +375,13 @@ TEST_F(LayerIoTest, RejectsInconsistentContentWithValidCrc) {
       {"params.q.w.rows", [](LayerFile& f) { f.params.q.w = Matrix<int8_t>(kD + 1, kD); }},
       {"params.ffn1.w.cols", [](LayerFile& f) { f.params.ffn1.w = Matrix<int8_t>(kD, kD); }},
       {"params.ffn2.bias.size", [](LayerFile& f) { f.params.ffn2.bias.push_back(0); }},
+      {"params.q.bias",
+       [](LayerFile& f) { f.params.q.bias[1] = static_cast<int32_t>(MaxLinearBias(kD) + 1); }},
+      {"params.ffn2.bias",
+       [](LayerFile& f) {
+         f.params.ffn2.bias[2] = static_cast<int32_t>(-MaxLinearBias(kDff) - 1);
+       }},
+      {"params.o.bias", [](LayerFile& f) { f.params.o.bias[0] = INT32_MIN; }},
       {"params.q.rq.shift", [](LayerFile& f) { f.params.q.rq.shift = 60; }},
       {"params.v.rq.shift", [](LayerFile& f) { f.params.v.rq.shift = -1; }},
       {"params.o.rq.mult", [](LayerFile& f) { f.params.o.rq.mult = 65536; }},
@@ -399,7 +410,23 @@ TEST_F(LayerIoTest, RejectsInconsistentContentWithValidCrc) {
     c.spoil(f);
     const Bytes bytes = Encode(f);
     ASSERT_EQ(GetU32(bytes, bytes.size() - 4), RefCrc32(bytes, bytes.size() - 4)) << c.field;
-    EXPECT_EQ(ExpectReject(bytes).field(), c.field);
+    const LayerFileError e = ExpectReject(bytes, "layer.esl");
+    EXPECT_EQ(e.field(), c.field);
+    // One rule set: past the decode-time checks (enum codes), the reader reports exactly
+    // what the layer rules (CheckLayer, CheckLayerInput; ValidateLayer's source) report.
+    FieldProblem rule = CheckLayer(f.params, f.n_tokens, f.n_valid, f.spls);
+    if (!rule) rule = CheckLayerInput(f.params, f.n_tokens, f.x);
+    const std::string field = c.field;
+    if (field == "spls.round" || field == "spls.ffn") {
+      EXPECT_FALSE(rule) << c.field << " is a decode-time check";
+      continue;
+    }
+    ASSERT_TRUE(rule) << c.field;
+    const std::string message = rule.Message();
+    EXPECT_EQ(std::string(e.what()), Path("layer.esl") + ": " + message) << c.field;
+    if (field.rfind("x.", 0) != 0) {  // ValidateLayer does not see the input
+      EXPECT_EQ(ValidateLayer(f.params, f.n_tokens, f.n_valid, f.spls), message);
+    }
   }
 }
 

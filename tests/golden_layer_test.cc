@@ -1,13 +1,19 @@
 // Unit tests of the integer numerics (golden/quant.h) and the encoder layer (golden/layer.h).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <limits>
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "golden/layer.h"
@@ -119,21 +125,38 @@ Matrix<int8_t> ReferenceResidualLn(const Matrix<int8_t>& a, const Matrix<int8_t>
   return out;
 }
 
-Matrix<int8_t> ReferenceAttention(const LayerParams& p, const ReferenceOutput& o, int n_valid) {
+// keys[h][i]: the keys row i of head h attends to, in order; a row without keys keeps a
+// zero context.
+using KeyLists = std::vector<std::vector<IndexSet>>;
+
+// The dense layer's key lists: every valid row attends to every valid key.
+KeyLists AllValidKeys(int n_heads, int n_tokens, int n_valid) {
+  IndexSet all(n_valid);
+  for (int j = 0; j < n_valid; ++j) all[j] = j;
+  std::vector<IndexSet> rows(n_tokens);
+  std::fill(rows.begin(), rows.begin() + n_valid, all);
+  return KeyLists(n_heads, rows);
+}
+
+Matrix<int8_t> ReferenceAttention(const LayerParams& p, const Matrix<int8_t>& q,
+                                  const Matrix<int8_t>& k, const Matrix<int8_t>& v,
+                                  const KeyLists& keys) {
   const int dh = p.d_model / p.n_heads;
-  Matrix<int8_t> ctx(o.q.rows, p.d_model);
-  std::vector<int32_t> scores(n_valid);
-  std::vector<uint8_t> prob(n_valid);
+  Matrix<int8_t> ctx(q.rows, p.d_model);
   for (int h = 0; h < p.n_heads; ++h) {
-    for (int i = 0; i < n_valid; ++i) {
-      for (int j = 0; j < n_valid; ++j) {
-        scores[j] = 0;
-        for (int c = h * dh; c < (h + 1) * dh; ++c) scores[j] += o.q.at(i, c) * o.k.at(j, c);
+    for (int i = 0; i < q.rows; ++i) {
+      const IndexSet& ks = keys[h][i];
+      const int n = static_cast<int>(ks.size());
+      if (n == 0) continue;
+      std::vector<int32_t> scores(n, 0);
+      std::vector<uint8_t> prob(n);
+      for (int s = 0; s < n; ++s) {
+        for (int c = h * dh; c < (h + 1) * dh; ++c) scores[s] += q.at(i, c) * k.at(ks[s], c);
       }
-      IntSoftmax(scores.data(), n_valid, p.softmax_rq, prob.data());
+      IntSoftmax(scores.data(), n, p.softmax_rq, prob.data());
       for (int c = h * dh; c < (h + 1) * dh; ++c) {
         int64_t acc = 0;
-        for (int j = 0; j < n_valid; ++j) acc += prob[j] * o.v.at(j, c);
+        for (int s = 0; s < n; ++s) acc += prob[s] * v.at(ks[s], c);
         ctx.at(i, c) = Requantize(acc, p.ctx_rq);
       }
     }
@@ -146,7 +169,7 @@ ReferenceOutput ReferenceDenseLayer(const LayerParams& p, const Matrix<int8_t>& 
   o.q = ReferenceLinear(x, p.q, n_valid);
   o.k = ReferenceLinear(x, p.k, n_valid);
   o.v = ReferenceLinear(x, p.v, n_valid);
-  o.ctx = ReferenceAttention(p, o, n_valid);
+  o.ctx = ReferenceAttention(p, o.q, o.k, o.v, AllValidKeys(p.n_heads, x.rows, n_valid));
   o.attn = ReferenceLinear(o.ctx, p.o, n_valid);
   o.h = ReferenceResidualLn(x, o.attn, p.ln1, n_valid);
   const Matrix<int8_t> pre = ReferenceLinear(o.h, p.ffn1, n_valid);
@@ -243,6 +266,10 @@ TEST(Quant, RoundShiftHalfAwayFromZero) {
   EXPECT_EQ(RoundShift(-5, 2), -1);
   EXPECT_EQ(RoundShift(std::numeric_limits<int64_t>::min(), 62), -2);
   EXPECT_EQ(RoundShift(std::numeric_limits<int64_t>::max(), 62), 2);
+  EXPECT_THROW(RoundShift(5, -1), std::invalid_argument);
+  EXPECT_THROW(RoundShift(5, kRoundShiftMax + 1), std::invalid_argument);
+  EXPECT_THROW(RoundShift(5, 64), std::invalid_argument);
+  EXPECT_THROW(Requantize(5, Requant{1, 63}), std::invalid_argument);
   // Exhaustively against |v| / 2^s + 1/2 floored, with the sign put back.
   for (int s = 1; s <= 8; ++s) {
     for (int64_t v = -2000; v <= 2000; ++v) {
@@ -484,6 +511,65 @@ TEST(Layer, QuantizedTracksFloat) {
   }
 }
 
+// ---- The int32 accumulator bound ------------------------------------------------------------
+
+TEST(Layer, BiasBoundKeepsTheWorstAccumulatorInInt32) {
+  for (int in : {1, 32, 64, kMaxLayerDim}) {
+    EXPECT_EQ(MaxLinearBias(in) + kInt8ProductMax * in, std::numeric_limits<int32_t>::max()) << in;
+  }
+  // The extreme: x = W = -128 everywhere and the largest bias gives exactly 2^31 - 1.
+  std::mt19937_64 rng(81);
+  LayerParams p = RandomLayerParams(rng, 32, 4, 64);
+  std::fill(p.q.w.data.begin(), p.q.w.data.end(), int8_t{-128});
+  p.q.bias.assign(32, static_cast<int32_t>(MaxLinearBias(32)));
+  p.q.rq = Requant{1 << 15, 46};  // (2^31 - 1) * 2^15 / 2^46 rounds to 1
+  ASSERT_EQ(ValidateLayer(p, 4, 4, DenseConfig()), "");
+  const LayerResult r = RunLayer(p, Matrix<int8_t>(4, 32, -128), 4, DenseConfig());
+  for (int8_t v : r.q.data) ASSERT_EQ(v, 1);
+}
+
+TEST(Layer, ValidateEnforcesTheBiasBound) {
+  std::mt19937_64 rng(82);
+  const LayerParams good = RandomLayerParams(rng, 32, 4, 64);
+  const SplsConfig cfg = DefaultSplsConfig(10);
+  ASSERT_EQ(ValidateLayer(good, 16, 10, cfg), "");
+  const int64_t max_q = MaxLinearBias(32);     // in = d_model
+  const int64_t max_ffn2 = MaxLinearBias(64);  // in = d_ff
+  LayerParams p = good;
+  p.q.bias[3] = static_cast<int32_t>(max_q);
+  p.q.bias[4] = static_cast<int32_t>(-max_q);
+  p.ffn2.bias[0] = static_cast<int32_t>(max_ffn2);
+  EXPECT_EQ(ValidateLayer(p, 16, 10, cfg), "");
+  p.q.bias[3] = static_cast<int32_t>(max_q + 1);
+  EXPECT_EQ(ValidateLayer(p, 16, 10, cfg),
+            fmt::format("params.q.bias: [3] = {} out of range [{}, {}] (|bias| + 2^14 * "
+                        "params.d_model (32) < 2^31)",
+                        max_q + 1, -max_q, max_q));
+  p = good;
+  p.ffn2.bias[7] = static_cast<int32_t>(-max_ffn2 - 1);
+  EXPECT_EQ(CheckLayer(p, 16, 10, cfg).field, "params.ffn2.bias");
+  p.ffn2.bias[7] = std::numeric_limits<int32_t>::min();
+  EXPECT_EQ(CheckLayer(p, 16, 10, cfg).field, "params.ffn2.bias");
+  EXPECT_THROW(RunLayer(p, Matrix<int8_t>(16, 32), 10, cfg), std::invalid_argument);
+}
+
+// A bias far beyond the bound is clamped to it, so the quantized layer is valid.
+TEST(Layer, QuantizeLayerClampsBiasesToTheBound) {
+  std::mt19937_64 rng(83);
+  FloatLayer f = RandomFloatLayer(rng, 64, 4, 256);
+  // The output projections: their bias does not enter any requant factor.
+  f.o.bias[0] = 1e9f;
+  f.o.bias[1] = -1e9f;
+  f.ffn2.bias[2] = -1e9f;
+  const Matrix<float> x = RandomFloatInput(rng, kTokens, 64);
+  const LayerParams p = QuantizeLayer(f, x, kTokens);
+  EXPECT_EQ(p.o.bias[0], MaxLinearBias(64));
+  EXPECT_EQ(p.o.bias[1], -MaxLinearBias(64));
+  EXPECT_EQ(p.ffn2.bias[2], -MaxLinearBias(256));
+  EXPECT_LT(std::abs(p.o.bias[2]), 1 << 20);  // an ordinary bias is untouched
+  EXPECT_EQ(ValidateLayer(p, kTokens, kTokens, DenseConfig()), "");
+}
+
 // With zero weights and biases the layer is y = LN(LN(x)): rows of mean 0, variance 1.
 TEST(Layer, FloatLayerNormalizesRows) {
   std::mt19937_64 rng(24);
@@ -525,35 +611,6 @@ TEST(Spls, FullTopKWithoutReuseEqualsDense) {
   }
 }
 
-// Recounts the executed MACs from the decision alone.
-OpCounts ExpectedExecuted(const LayerParams& p, const SplsDecision& d, int n_valid, FfnPolicy ffn) {
-  const int64_t dm = p.d_model;
-  const int64_t dh = p.d_head();
-  OpCounts ops;
-  for (const HeadDecision& hd : d.heads) {
-    for (int i = 0; i < n_valid; ++i) {
-      if (hd.reuse[i] == i) {
-        ops.executed[kCompQ] += dm * dh;
-        ops.executed[kCompScores] += static_cast<int64_t>(hd.spa[i].size()) * dh;
-        ops.executed[kCompPv] += static_cast<int64_t>(hd.spa[i].size()) * dh;
-      }
-      if (hd.needed_kv[i]) {
-        ops.executed[kCompK] += dm * dh;
-        ops.executed[kCompV] += dm * dh;
-      }
-    }
-  }
-  for (int i = 0; i < n_valid; ++i) {
-    const bool anchor = d.token_anchor[i] == i;
-    if (anchor) ops.executed[kCompOut] += dm * dm;
-    if (anchor || ffn == FfnPolicy::kNone) {
-      ops.executed[kCompFfn1] += dm * p.d_ff;
-      ops.executed[kCompFfn2] += dm * p.d_ff;
-    }
-  }
-  return ops;
-}
-
 TEST(Spls, OpCountsBelowDense) {
   for (uint64_t seed : {41, 42, 43}) {
     SCOPED_TRACE(testing::Message() << "seed " << seed);
@@ -571,31 +628,15 @@ TEST(Spls, OpCountsBelowDense) {
     }
     EXPECT_LT(r.ops.ExecutedTotal(), r.ops.DenseTotal());
     EXPECT_GT(r.ops.RemovedFraction(), 0.0);
-    EXPECT_EQ(r.ops.executed, ExpectedExecuted(c.params, r.decision, n_valid, cfg.ffn).executed);
+    // The executed counts of a given decision are checked in closed form below
+    // (RunLayerWithDecision); here the run must equal its own decision replayed.
+    const LayerResult replay = RunLayerWithDecision(c.params, c.x, n_valid, r.decision, cfg.ffn);
+    EXPECT_EQ(replay.ops.executed, r.ops.executed);
+    EXPECT_EQ(replay.y, r.y);
+    EXPECT_EQ(replay.ops.predictor_ops, 0);
     const int64_t d = 64;
     EXPECT_EQ(r.ops.predictor_ops, 2 * n_valid * d * d + int64_t{n_valid} * n_valid * d);
   }
-}
-
-// Context of row i in head h over the given keys, from the dense Q, K, V.
-std::vector<int8_t> ExpectedContext(const LayerParams& p, const LayerResult& dense,
-                                    const IndexSet& keys, int i, int h) {
-  const int dh = p.d_head();
-  const int n = static_cast<int>(keys.size());
-  std::vector<int32_t> scores(n, 0);
-  for (int s = 0; s < n; ++s) {
-    for (int c = h * dh; c < (h + 1) * dh; ++c)
-      scores[s] += dense.q.at(i, c) * dense.k.at(keys[s], c);
-  }
-  std::vector<uint8_t> prob(n);
-  IntSoftmax(scores.data(), n, p.softmax_rq, prob.data());
-  std::vector<int8_t> ctx(dh);
-  for (int c = 0; c < dh; ++c) {
-    int64_t acc = 0;
-    for (int s = 0; s < n; ++s) acc += prob[s] * dense.v.at(keys[s], h * dh + c);
-    ctx[c] = Requantize(acc, p.ctx_rq);
-  }
-  return ctx;
 }
 
 // Anchor rows attend to exactly their selected keys; what the decision skips stays zero.
@@ -611,6 +652,15 @@ TEST(Spls, AnchorRowsAttendToSelectedKeys) {
     const LayerResult sparse = RunLayer(c.params, c.x, n_valid, cfg);
     const LayerResult dense = RunLayer(c.params, c.x, n_valid, DenseConfig());
     const int dh = c.params.d_head();
+    // Anchor rows over their selected keys, from the dense Q, K, V.
+    KeyLists keys(c.params.n_heads, std::vector<IndexSet>(kTokens));
+    for (int h = 0; h < c.params.n_heads; ++h) {
+      const HeadDecision& hd = sparse.decision.heads[h];
+      for (int i = 0; i < n_valid; ++i) {
+        if (hd.reuse[i] == i) keys[h][i] = hd.spa[i];
+      }
+    }
+    const Matrix<int8_t> want_ctx = ReferenceAttention(c.params, dense.q, dense.k, dense.v, keys);
     for (int h = 0; h < c.params.n_heads; ++h) {
       const HeadDecision& hd = sparse.decision.heads[h];
       for (int i = 0; i < kTokens; ++i) {
@@ -629,8 +679,8 @@ TEST(Spls, AnchorRowsAttendToSelectedKeys) {
           continue;
         }
         ASSERT_LT(hd.spa[i].size(), static_cast<size_t>(n_valid));
-        const std::vector<int8_t> want = ExpectedContext(c.params, dense, hd.spa[i], i, h);
-        ASSERT_TRUE(std::equal(want.begin(), want.end(), sparse.ctx.row(i) + h * dh));
+        ASSERT_TRUE(std::equal(sparse.ctx.row(i) + h * dh, sparse.ctx.row(i) + (h + 1) * dh,
+                               want_ctx.row(i) + h * dh));
       }
     }
     // Past the context every row, copied or not, is what the dense rules give for it.
@@ -685,7 +735,254 @@ TEST(Spls, ReusedRowsTakeTheirAnchors) {
   }
 }
 
-// ---- 7. Validation ----------------------------------------------------------------------------
+// ---- 7. RunLayerWithDecision: hand-built decisions -----------------------------------------
+
+constexpr int kDecTokens = 12;
+constexpr int kDecValid = 10;
+constexpr int kDecD = 32;
+constexpr int kDecHeads = 4;
+constexpr int kDecDh = kDecD / kDecHeads;
+constexpr int kDecDff = 64;
+
+struct DecisionCase {
+  LayerParams params;
+  Matrix<int8_t> x;
+};
+
+DecisionCase MakeDecisionCase() {
+  std::mt19937_64 rng(91);
+  return {RandomLayerParams(rng, kDecD, kDecHeads, kDecDff), RandomInt8(rng, kDecTokens, kDecD)};
+}
+
+// Every head: row i attends to spa(i) and reuses reuse(i); needed_kv and token_anchor are
+// given explicitly, not derived.
+SplsDecision HandDecision(const std::function<IndexSet(int h, int i)>& spa,
+                          const std::function<int(int h, int i)>& reuse,
+                          const std::vector<int>& needed_columns,
+                          const std::vector<int>& token_anchor) {
+  SplsDecision d;
+  d.heads.resize(kDecHeads);
+  for (int h = 0; h < kDecHeads; ++h) {
+    HeadDecision& hd = d.heads[h];
+    hd.spa.assign(kDecTokens, IndexSet{});
+    hd.reuse.assign(kDecTokens, -1);
+    hd.needed_kv.assign(kDecTokens, 0);
+    for (int i = 0; i < kDecValid; ++i) {
+      hd.spa[i] = spa(h, i);
+      hd.reuse[i] = reuse(h, i);
+    }
+    for (int j : needed_columns) hd.needed_kv[j] = 1;
+  }
+  d.token_anchor = token_anchor;
+  return d;
+}
+
+std::vector<int> IdentityAnchors() {
+  std::vector<int> a(kDecTokens, -1);
+  for (int i = 0; i < kDecValid; ++i) a[i] = i;
+  return a;
+}
+
+// Odd rows reuse the row before them.
+int PairAnchor(int i) { return i - i % 2; }
+
+std::vector<int> PairAnchors() {
+  std::vector<int> a(kDecTokens, -1);
+  for (int i = 0; i < kDecValid; ++i) a[i] = PairAnchor(i);
+  return a;
+}
+
+using Counts = std::array<int64_t, kNumComponents>;
+
+// {Q, K, V, scores, P.V, out, FFN1, FFN2} MACs.
+Counts MakeCounts(int64_t q, int64_t kv, int64_t attn, int64_t out, int64_t ffn) {
+  return {q, kv, kv, attn, attn, out, ffn, ffn};
+}
+
+// Every row an anchor in every head with |S_i| = k keys drawn from c needed columns:
+// Q = H n d dh, K = V = H c d dh, scores = P.V = H n k dh, out = n d d, FFN = n d dff.
+TEST(LayerWithDecision, AllAnchorsCountsInClosedForm) {
+  const DecisionCase c = MakeDecisionCase();
+  const std::vector<int> cols = {1, 3, 4, 7, 9};  // c = 5 needed columns
+  const int k = 3;
+  const auto spa = [&](int h, int i) {
+    IndexSet s;
+    for (int t = 0; t < k; ++t) s.push_back(cols[(i + h + t) % cols.size()]);
+    std::sort(s.begin(), s.end());
+    return s;
+  };
+  const SplsDecision dec = HandDecision(
+      spa, [](int, int i) { return i; }, cols, IdentityAnchors());
+  const int64_t n = kDecValid, d = kDecD, dh = kDecDh, H = kDecHeads, dff = kDecDff;
+  const int64_t cc = static_cast<int64_t>(cols.size());
+  for (FfnPolicy ffn : {FfnPolicy::kNone, FfnPolicy::kReuse}) {
+    const LayerResult r = RunLayerWithDecision(c.params, c.x, kDecValid, dec, ffn);
+    EXPECT_EQ(r.ops.executed,
+              MakeCounts(H * n * d * dh, H * cc * d * dh, H * n * k * dh, n * d * d, n * d * dff));
+    EXPECT_EQ(r.ops.dense,
+              MakeCounts(n * d * d, n * d * d, H * n * n * dh, n * d * d, n * d * dff));
+    EXPECT_EQ(r.ops.predictor_ops, 0);
+    // K and V exist exactly for the needed columns.
+    for (int j = 0; j < kDecTokens; ++j) {
+      const bool needed = std::count(cols.begin(), cols.end(), j) > 0;
+      bool k_zero = true;
+      for (int col = 0; col < d; ++col) k_zero = k_zero && r.k.at(j, col) == 0;
+      EXPECT_EQ(!k_zero, needed) << "column " << j;
+    }
+  }
+}
+
+// Odd rows reuse the row before them in every head (token anchors 0, 0, 2, 2, ...):
+// n/2 anchors per head and n/2 token anchors.
+TEST(LayerWithDecision, TokenReuseCountsInClosedForm) {
+  const DecisionCase c = MakeDecisionCase();
+  const IndexSet keys = {0, 1, 2};
+  const SplsDecision dec =
+      HandDecision([&](int, int) { return keys; }, [](int, int i) { return PairAnchor(i); }, keys,
+                   PairAnchors());
+  const int64_t n = kDecValid, a = kDecValid / 2, d = kDecD, dh = kDecDh, H = kDecHeads;
+  const int64_t dff = kDecDff, k = 3;
+  const LayerResult none = RunLayerWithDecision(c.params, c.x, kDecValid, dec, FfnPolicy::kNone);
+  const LayerResult reuse = RunLayerWithDecision(c.params, c.x, kDecValid, dec, FfnPolicy::kReuse);
+  EXPECT_EQ(none.ops.executed,
+            MakeCounts(H * a * d * dh, H * k * d * dh, H * a * k * dh, a * d * d, n * d * dff));
+  EXPECT_EQ(reuse.ops.executed,
+            MakeCounts(H * a * d * dh, H * k * d * dh, H * a * k * dh, a * d * d, a * d * dff));
+  for (int i = 1; i < kDecValid; i += 2) {
+    SCOPED_TRACE(testing::Message() << "row " << i);
+    EXPECT_TRUE(RowsEqual(reuse.ctx, i, reuse.ctx, i - 1));
+    EXPECT_TRUE(RowsEqual(reuse.attn, i, reuse.attn, i - 1));
+    EXPECT_TRUE(RowsEqual(reuse.ffn_out, i, reuse.ffn_out, i - 1));
+    EXPECT_TRUE(RowsEqual(none.attn, i, none.attn, i - 1));
+  }
+  EXPECT_EQ(none.h, reuse.h);
+}
+
+// Head 0 pairs rows, the other heads keep every row: no token reuse, so the output
+// projection and the FFN run on every row.
+TEST(LayerWithDecision, HeadsThatDisagreeKeepEveryToken) {
+  const DecisionCase c = MakeDecisionCase();
+  const IndexSet keys = {2, 5};
+  const SplsDecision dec = HandDecision([&](int, int) { return keys; },
+                                        [](int h, int i) { return h == 0 ? PairAnchor(i) : i; },
+                                        keys, IdentityAnchors());
+  const int64_t n = kDecValid, d = kDecD, dh = kDecDh, dff = kDecDff, k = 2;
+  const int64_t anchors = n / 2 + (kDecHeads - 1) * n;  // summed over heads
+  const LayerResult r = RunLayerWithDecision(c.params, c.x, kDecValid, dec, FfnPolicy::kReuse);
+  EXPECT_EQ(r.ops.executed, MakeCounts(anchors * d * dh, kDecHeads * k * d * dh, anchors * k * dh,
+                                       n * d * d, n * d * dff));
+}
+
+TEST(LayerWithDecision, RunLayerIsPredictThenRunLayerWithDecision) {
+  const QuantizedCase c = MakeQuantizedCase(92, 30);
+  const SplsConfig cfg = DefaultSplsConfig(30);
+  const LayerResult run = RunLayer(c.params, c.x, 30, cfg);
+  const SplsDecision dec =
+      Predict(c.x, 30, c.params.n_heads, MakePredictorWeights(c.params, cfg), cfg);
+  const LayerResult replay = RunLayerWithDecision(c.params, c.x, 30, dec, cfg.ffn);
+  EXPECT_EQ(run.y, replay.y);
+  EXPECT_EQ(run.ops.executed, replay.ops.executed);
+  EXPECT_EQ(run.decision.token_anchor, dec.token_anchor);
+  // The dense decision through RunLayerWithDecision is the dense layer.
+  const LayerResult dense = RunLayer(c.params, c.x, 30, DenseConfig());
+  EXPECT_EQ(RunLayerWithDecision(c.params, c.x, 30, DenseDecision(kTokens, 30, c.params.n_heads),
+                                 FfnPolicy::kNone)
+                .y,
+            dense.y);
+}
+
+TEST(LayerWithDecision, RejectsMalformedDecisions) {
+  const DecisionCase c = MakeDecisionCase();
+  const IndexSet keys = {0, 1, 2};
+  const SplsDecision good =
+      HandDecision([&](int, int) { return keys; }, [](int, int i) { return PairAnchor(i); }, keys,
+                   PairAnchors());
+  ASSERT_NO_THROW(RunLayerWithDecision(c.params, c.x, kDecValid, good, FfnPolicy::kReuse));
+  // Each spoil breaks one rule; the message names it.
+  struct Spoil {
+    const char* what;
+    std::function<void(SplsDecision&)> spoil;
+    const char* message;
+  };
+  const std::vector<Spoil> spoils = {
+      {"three heads", [](SplsDecision& d) { d.heads.pop_back(); }, "3 heads, expected"},
+      {"short spa", [](SplsDecision& d) { d.heads[1].spa.pop_back(); }, "head 1: spa/reuse"},
+      {"short reuse", [](SplsDecision& d) { d.heads[2].reuse.pop_back(); }, "head 2: spa/reuse"},
+      {"long needed_kv", [](SplsDecision& d) { d.heads[3].needed_kv.push_back(0); },
+       "head 3: spa/reuse"},
+      // Row 3 of head 0 reuses row 1, itself reused; token 3 keeps itself, so only the
+      // anchor rule is broken.
+      {"reuse target not an anchor",
+       [](SplsDecision& d) {
+         d.heads[0].reuse[3] = 1;
+         d.token_anchor[3] = 3;
+       },
+       "head 0 row 3: reuses row 1, which is not an anchor"},
+      {"reuse target padded", [](SplsDecision& d) { d.heads[0].reuse[3] = kDecValid; },
+       "head 0 row 3: reuse 10 outside"},
+      {"reuse -1 on a valid row", [](SplsDecision& d) { d.heads[0].reuse[3] = -1; },
+       "head 0 row 3: reuse -1 outside"},
+      {"padded row reuses", [](SplsDecision& d) { d.heads[1].reuse[kDecValid] = 0; },
+       "head 1 padded row 10"},
+      {"padded row has keys", [](SplsDecision& d) { d.heads[1].spa[kDecValid + 1] = {0}; },
+       "head 1 padded row 11"},
+      {"padded column needed", [](SplsDecision& d) { d.heads[1].needed_kv[kDecValid] = 1; },
+       "head 1 padded row 10"},
+      {"anchor without keys", [](SplsDecision& d) { d.heads[2].spa[4].clear(); },
+       "head 2 anchor row 4: no keys"},
+      {"keys not ascending",
+       [](SplsDecision& d) {
+         d.heads[2].spa[4] = {2, 1};
+       },
+       "head 2 row 4: key list not ascending"},
+      {"duplicate key",
+       [](SplsDecision& d) {
+         d.heads[2].spa[4] = {1, 1};
+       },
+       "head 2 row 4: key list not ascending"},
+      {"padded key",
+       [](SplsDecision& d) {
+         d.heads[2].spa[4] = {0, kDecValid};
+       },
+       "head 2 row 4: key list not ascending"},
+      {"reused row with a padded key", [](SplsDecision& d) { d.heads[2].spa[5] = {kDecValid}; },
+       "head 2 row 5: key list not ascending"},
+      {"key not needed",
+       [](SplsDecision& d) {
+         d.heads[3].spa[0] = {0, 1, 5};
+       },
+       "head 3 anchor row 0: key 5 is not marked needed"},
+      {"short token_anchor", [](SplsDecision& d) { d.token_anchor.pop_back(); },
+       "token_anchor has 11 entries"},
+      {"token anchor where the heads keep the row", [](SplsDecision& d) { d.token_anchor[4] = 2; },
+       "token_anchor[4] = 2, but head 0 maps row 4 to 4"},
+      {"token anchor not the heads' anchor", [](SplsDecision& d) { d.token_anchor[3] = 0; },
+       "token_anchor[3] = 0, but head 0 maps row 3 to 2"},
+      {"token anchor out of range", [](SplsDecision& d) { d.token_anchor[3] = kDecValid; },
+       "token_anchor[3] = 10 outside"},
+      {"padded token anchor", [](SplsDecision& d) { d.token_anchor[kDecValid] = kDecValid; },
+       "token_anchor[10] = 10 for a padded row"},
+  };
+  for (const Spoil& s : spoils) {
+    SplsDecision bad = good;
+    s.spoil(bad);
+    try {
+      RunLayerWithDecision(c.params, c.x, kDecValid, bad, FfnPolicy::kReuse);
+      ADD_FAILURE() << "accepted: " << s.what;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(std::string("decision: ") + s.message, 0), 0u)
+          << s.what << ": " << e.what();
+    }
+  }
+  // The layer and input rules apply too.
+  EXPECT_THROW(RunLayerWithDecision(c.params, c.x, 0, good, FfnPolicy::kNone),
+               std::invalid_argument);
+  EXPECT_THROW(RunLayerWithDecision(c.params, Matrix<int8_t>(kDecTokens, kDecD + 1), kDecValid,
+                                    good, FfnPolicy::kNone),
+               std::invalid_argument);
+}
+
+// ---- 8. Validation ----------------------------------------------------------------------------
 
 TEST(Layer, ValidateRejectsBadConfigurations) {
   std::mt19937_64 rng(71);
@@ -700,9 +997,9 @@ TEST(Layer, ValidateRejectsBadConfigurations) {
   };
   SplsConfig bad = cfg;
   bad.k = 0;
-  EXPECT_TRUE(rejects(good, 10, bad));
-  bad.enabled = false;  // dense mode ignores k
-  EXPECT_FALSE(rejects(good, 10, bad));
+  EXPECT_EQ(ValidateLayer(good, n, 10, bad), "spls.k: 0 out of range [1, 16]");
+  bad.enabled = false;  // a configuration must be valid in both modes
+  EXPECT_EQ(ValidateLayer(good, n, 10, bad), "spls.k: 0 out of range [1, 16]");
   bad.enabled = true;
   bad.k = n + 1;
   EXPECT_TRUE(rejects(good, 10, bad));
@@ -712,8 +1009,13 @@ TEST(Layer, ValidateRejectsBadConfigurations) {
   bad = cfg;
   bad.w = -1;
   EXPECT_TRUE(rejects(good, 10, bad));
+  bad = cfg;
+  bad.t = -1;
+  EXPECT_TRUE(rejects(good, 10, bad));
   EXPECT_TRUE(rejects(good, 0, cfg));
   EXPECT_TRUE(rejects(good, n + 1, cfg));
+  EXPECT_EQ(ValidateLayer(good, kMaxLayerDim + 1, 10, cfg),
+            "n_tokens: 65537 out of range [1, 65536]");
 
   LayerParams p = good;
   p.n_heads = 3;
@@ -726,7 +1028,20 @@ TEST(Layer, ValidateRejectsBadConfigurations) {
   EXPECT_TRUE(rejects(p, 10, cfg));
   p = good;
   p.ctx_rq.shift = kRequantMaxShift + 1;
-  EXPECT_TRUE(rejects(p, 10, cfg));
+  EXPECT_EQ(ValidateLayer(p, n, 10, cfg), "params.ctx_rq.shift: 48 out of range [0, 47]");
+  p = good;
+  p.q.rq.shift = 60;
+  EXPECT_EQ(ValidateLayer(p, n, 10, cfg), "params.q.rq.shift: 60 out of range [0, 47]");
+  p = good;
+  p.d_model = kMaxLayerDim + 32;
+  p.n_heads = 1;
+  EXPECT_EQ(CheckLayer(p, n, 10, cfg).field, "params.d_model");
+  p = good;
+  p.q.w.data.pop_back();  // rows and cols right, storage short
+  EXPECT_EQ(CheckLayer(p, n, 10, cfg).field, "params.q.w");
+  p = good;
+  p.y_scale = 0.0f;
+  EXPECT_EQ(CheckLayer(p, n, 10, cfg).field, "params.y_scale");
   p = good;
   p.q.rq.mult = 1 << 16;
   EXPECT_TRUE(rejects(p, 10, cfg));
@@ -736,7 +1051,12 @@ TEST(Layer, ValidateRejectsBadConfigurations) {
 
   const Matrix<int8_t> x(n, 32);
   EXPECT_THROW(RunLayer(good, x, 0, cfg), std::invalid_argument);
-  EXPECT_THROW(RunLayer(good, Matrix<int8_t>(n, 31), 10, cfg), std::invalid_argument);
+  try {
+    RunLayer(good, Matrix<int8_t>(n, 31), 10, cfg);
+    ADD_FAILURE() << "accepted a 31-column input";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "x.cols: 31 does not equal params.d_model (32)");
+  }
   EXPECT_NO_THROW(RunLayer(good, x, 10, cfg));
 }
 

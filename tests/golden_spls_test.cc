@@ -2,7 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <ostream>
 #include <random>
+#include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "golden/spls.h"
@@ -41,6 +47,14 @@ TEST(TopK, AllEqualScoresPickTheLowestColumns) {
   const std::vector<int32_t> row(10, 5);
   EXPECT_EQ(TopKRow(row.data(), 10, 3), (IndexSet{0, 1, 2}));
   EXPECT_EQ(TopKRow(row.data(), 1, 3), (IndexSet{0}));
+}
+
+TEST(TopK, RejectsBadArguments) {
+  const std::vector<int32_t> row(4, 1);
+  EXPECT_THROW(TopKRow(row.data(), 4, 0), std::invalid_argument);
+  EXPECT_THROW(TopKRow(row.data(), 4, -3), std::invalid_argument);
+  EXPECT_THROW(TopKRow(row.data(), -1, 2), std::invalid_argument);
+  EXPECT_EQ(TopKRow(row.data(), 0, 2), IndexSet{});  // every column padded: nothing to pick
 }
 
 TEST(Overlap, CountsCommonIndices) {
@@ -131,6 +145,16 @@ TEST(Reuse, TokenAnchorsNeedTheSameAnchorInEveryHead) {
   EXPECT_EQ(tok, (std::vector<int>{0, 0, 2, 3, -1}));
 }
 
+TEST(Predict, RequantRejectsShiftsOutsideTheRange) {
+  EXPECT_THROW(PredictRequant(1000, -1, 8, HlogRound::kTowardZero), std::invalid_argument);
+  EXPECT_THROW(PredictRequant(1000, kPredMaxShift + 1, 8, HlogRound::kTowardZero),
+               std::invalid_argument);
+  EXPECT_EQ(PredictRequant(-(1 << 30), kPredMaxShift, 8, HlogRound::kNearest),
+            HlogEncode(0, 8, HlogRound::kNearest));
+  EXPECT_EQ(PredictRequant(INT32_MIN, kPredMaxShift, 8, HlogRound::kTowardZero),
+            HlogEncode(-1, 8, HlogRound::kTowardZero));
+}
+
 TEST(Predict, RequantShiftsAndSaturates) {
   EXPECT_EQ(PredictRequant(1000, 3, 8, HlogRound::kTowardZero),
             HlogEncode(96, 8, HlogRound::kTowardZero));
@@ -141,9 +165,19 @@ TEST(Predict, RequantShiftsAndSaturates) {
   EXPECT_EQ(PredictRequant(-7, 0, 8, HlogRound::kNearest), HlogEncode(-7, 8, HlogRound::kNearest));
 }
 
+// q_shift != k_shift in every case, so that Predict swapping them is seen.
 struct PredictCase {
   int n_tokens, n_valid, d_model, n_heads, bits, k, w;
+  HlogRound round;
+  int q_shift, k_shift;
 };
+
+void PrintTo(const PredictCase& c, std::ostream* os) {
+  *os << "n_tokens " << c.n_tokens << " n_valid " << c.n_valid << " d " << c.d_model << " heads "
+      << c.n_heads << " bits " << c.bits << " k " << c.k << " w " << c.w
+      << (c.round == HlogRound::kNearest ? " nearest" : " toward zero") << " shifts " << c.q_shift
+      << "/" << c.k_shift;
+}
 
 class PredictTest : public ::testing::TestWithParam<PredictCase> {};
 
@@ -161,19 +195,20 @@ TEST_P(PredictTest, DecisionsAreConsistent) {
   }
   SplsConfig cfg;
   cfg.hlog_bits = c.bits;
+  cfg.round = c.round;
   cfg.k = c.k;
   cfg.w = c.w;
   cfg.t = DefaultThreshold(c.k);
-  PredictorWeights pw{HlogQuantMatrix(wq, c.bits, cfg.round),
-                      HlogQuantMatrix(wk, c.bits, cfg.round), 12, 12};
+  PredictorWeights pw{HlogQuantMatrix(wq, c.bits, c.round), HlogQuantMatrix(wk, c.bits, c.round),
+                      c.q_shift, c.k_shift};
   const SplsDecision d = Predict(x, c.n_valid, c.n_heads, pw, cfg);
   ASSERT_EQ(d.heads.size(), static_cast<size_t>(c.n_heads));
   const int dh = c.d_model / c.n_heads;
-  const Matrix<HlogCode> x_hat = HlogQuantMatrix(x, c.bits, cfg.round);
-  const Matrix<HlogCode> q_hat =
-      PredictRequantMatrix(PredictProject(x_hat, pw.w_q_hat, c.n_valid), 12, c.bits, cfg.round);
-  const Matrix<HlogCode> k_hat =
-      PredictRequantMatrix(PredictProject(x_hat, pw.w_k_hat, c.n_valid), 12, c.bits, cfg.round);
+  const Matrix<HlogCode> x_hat = HlogQuantMatrix(x, c.bits, c.round);
+  const Matrix<HlogCode> q_hat = PredictRequantMatrix(PredictProject(x_hat, pw.w_q_hat, c.n_valid),
+                                                      c.q_shift, c.bits, c.round);
+  const Matrix<HlogCode> k_hat = PredictRequantMatrix(PredictProject(x_hat, pw.w_k_hat, c.n_valid),
+                                                      c.k_shift, c.bits, c.round);
   for (int h = 0; h < c.n_heads; ++h) {
     const HeadDecision& hd = d.heads[h];
     const Matrix<int32_t> pam = PredictPam(q_hat, k_hat, h, dh, c.n_valid);
@@ -194,22 +229,92 @@ TEST_P(PredictTest, DecisionsAreConsistent) {
     CheckReuse(hd.spa, hd.reuse, c.n_valid, cfg.w, cfg.t);
     for (int j = c.n_valid; j < c.n_tokens; ++j) ASSERT_EQ(hd.needed_kv[j], 0) << "padded column";
   }
+  // D6 both ways: token i reuses a iff every head maps i to the same a != i.
   for (int i = 0; i < c.n_valid; ++i) {
     const int a = d.token_anchor[i];
-    for (const HeadDecision& hd : d.heads) {
-      if (a != i) {
-        ASSERT_EQ(hd.reuse[i], a);
-      }
+    if (a != i) {
+      for (const HeadDecision& hd : d.heads) ASSERT_EQ(hd.reuse[i], a) << "token " << i;
+    }
+    const int a0 = d.heads[0].reuse[i];
+    const bool all_same = std::all_of(d.heads.begin(), d.heads.end(),
+                                      [&](const HeadDecision& hd) { return hd.reuse[i] == a0; });
+    if (all_same && a0 != i) {
+      ASSERT_EQ(a, a0) << "token " << i << " reuses " << a0 << " in every head";
+      RecordProperty("token_reuse", "exercised");
     }
   }
+  for (int i = c.n_valid; i < c.n_tokens; ++i) ASSERT_EQ(d.token_anchor[i], -1);
 }
 
+constexpr HlogRound kZ = HlogRound::kTowardZero;
+constexpr HlogRound kN = HlogRound::kNearest;
+
 INSTANTIATE_TEST_SUITE_P(Shapes, PredictTest,
-                         ::testing::Values(PredictCase{16, 16, 32, 2, 8, 2, 2},
-                                           PredictCase{16, 11, 32, 4, 6, 3, 2},
-                                           PredictCase{9, 1, 16, 2, 4, 1, 2},
-                                           PredictCase{12, 12, 24, 3, 8, 12, 3},
-                                           PredictCase{10, 2, 16, 1, 5, 1, 0}));
+                         ::testing::Values(PredictCase{16, 16, 32, 2, 8, 2, 2, kZ, 8, 11},
+                                           PredictCase{16, 16, 32, 2, 8, 2, 2, kN, 11, 8},
+                                           PredictCase{16, 11, 32, 4, 6, 3, 2, kN, 9, 7},
+                                           PredictCase{9, 1, 16, 2, 4, 1, 2, kZ, 6, 9},
+                                           PredictCase{12, 12, 24, 3, 8, 12, 3, kN, 10, 7},
+                                           PredictCase{10, 2, 16, 1, 5, 1, 0, kZ, 7, 5},
+                                           PredictCase{16, 16, 32, 1, 7, 8, 2, kN, 7, 10},
+                                           PredictCase{16, 14, 16, 1, 8, 6, 3, kZ, 10, 6}));
+
+// Every argument rule of Predict (spls.h).
+TEST(Predict, RejectsBadArguments) {
+  const int n = 6;
+  const int d = 8;
+  std::mt19937_64 rng(5);
+  Matrix<int8_t> x(n, d), w(d, d);
+  for (int8_t& v : x.data) v = static_cast<int8_t>(rng());
+  for (int8_t& v : w.data) v = static_cast<int8_t>(rng());
+  const SplsConfig good_cfg = DefaultSplsConfig(n);
+  const PredictorWeights good_w{HlogQuantMatrix(w, 8, HlogRound::kTowardZero),
+                                HlogQuantMatrix(w, 8, HlogRound::kTowardZero), 9, 9};
+  ASSERT_NO_THROW(Predict(x, n, 2, good_w, good_cfg));
+  ASSERT_NO_THROW(Predict(x, 0, 2, good_w, good_cfg));  // nothing valid: an empty decision
+
+  const auto throws = [&](int n_valid, int n_heads, const PredictorWeights& pw,
+                          const SplsConfig& cfg, const std::string& what) {
+    try {
+      Predict(x, n_valid, n_heads, pw, cfg);
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("Predict: "), std::string::npos) << e.what();
+    }
+  };
+  const std::vector<std::pair<std::string, std::function<void(SplsConfig&)>>> cfg_spoils = {
+      {"hlog_bits 3", [](SplsConfig& c) { c.hlog_bits = 3; }},
+      {"hlog_bits 9", [](SplsConfig& c) { c.hlog_bits = 9; }},
+      {"k 0", [](SplsConfig& c) { c.k = 0; }},
+      {"w -1", [](SplsConfig& c) { c.w = -1; }},
+      {"t -1", [](SplsConfig& c) { c.t = -1; }},
+  };
+  for (const auto& [what, spoil] : cfg_spoils) {
+    SplsConfig cfg = good_cfg;
+    spoil(cfg);
+    throws(n, 2, good_w, cfg, what);
+    cfg.enabled = false;  // Predict does not look at enabled
+    throws(n, 2, good_w, cfg, what + " (disabled)");
+  }
+  throws(n, 0, good_w, good_cfg, "n_heads 0");
+  throws(n, 3, good_w, good_cfg, "n_heads 3 does not divide 8");
+  throws(-1, 2, good_w, good_cfg, "n_valid -1");
+  throws(n + 1, 2, good_w, good_cfg, "n_valid > n_tokens");
+  const std::vector<std::pair<std::string, std::function<void(PredictorWeights&)>>> w_spoils = {
+      {"w_q_hat 8x7", [](PredictorWeights& p) { p.w_q_hat = Matrix<HlogCode>(d, d - 1); }},
+      {"w_k_hat 7x8", [](PredictorWeights& p) { p.w_k_hat = Matrix<HlogCode>(d - 1, d); }},
+      {"w_k_hat empty", [](PredictorWeights& p) { p.w_k_hat = Matrix<HlogCode>(); }},
+      {"q_shift -1", [](PredictorWeights& p) { p.q_shift = -1; }},
+      {"q_shift 32", [](PredictorWeights& p) { p.q_shift = kPredMaxShift + 1; }},
+      {"k_shift -1", [](PredictorWeights& p) { p.k_shift = -1; }},
+      {"k_shift 32", [](PredictorWeights& p) { p.k_shift = kPredMaxShift + 1; }},
+  };
+  for (const auto& [what, spoil] : w_spoils) {
+    PredictorWeights pw = good_w;
+    spoil(pw);
+    throws(n, 2, pw, good_cfg, what);
+  }
+}
 
 TEST(Predict, IdenticalTokensReuseAcrossAllHeads) {
   Matrix<int8_t> x(8, 16), wq(16, 16), wk(16, 16);
@@ -238,6 +343,35 @@ TEST(Predict, DenseDecisionSelectsEveryValidColumn) {
     EXPECT_EQ(hd.needed_kv, (std::vector<uint8_t>{1, 1, 1, 1, 0, 0}));
   }
   EXPECT_EQ(d.token_anchor, (std::vector<int>{0, 1, 2, 3, -1, -1}));
+}
+
+TEST(Defaults, SplsConfigFollowsD3AndD5) {
+  for (int n_valid : {1, 8, 9, 77, 128}) {
+    const SplsConfig cfg = DefaultSplsConfig(n_valid);
+    EXPECT_TRUE(cfg.enabled);
+    EXPECT_EQ(cfg.hlog_bits, 8);
+    EXPECT_EQ(cfg.round, HlogRound::kTowardZero);
+    EXPECT_EQ(cfg.k, DefaultTopK(n_valid)) << n_valid;
+    EXPECT_EQ(cfg.w, 2);
+    EXPECT_EQ(cfg.t, DefaultThreshold(cfg.k)) << n_valid;
+    EXPECT_EQ(cfg.ffn, FfnPolicy::kNone);
+  }
+  EXPECT_EQ(DefaultSplsConfig(128).k, 16);
+  EXPECT_EQ(DefaultSplsConfig(128).t, 12);
+}
+
+TEST(Defaults, CheckSplsConfigNamesTheFirstBadKnob) {
+  EXPECT_FALSE(CheckSplsConfig(DefaultSplsConfig(16), 16));
+  SplsConfig cfg = DefaultSplsConfig(16);
+  cfg.k = 17;
+  cfg.t = -1;
+  const FieldProblem e = CheckSplsConfig(cfg, 16);
+  EXPECT_EQ(e.field, "spls.k");
+  EXPECT_EQ(e.Message(), "spls.k: 17 out of range [1, 16]");
+  cfg.k = 16;
+  EXPECT_EQ(CheckSplsConfig(cfg, 16).Message(), "spls.t: -1 is below the minimum 0");
+  cfg.enabled = false;  // checked whether or not enabled
+  EXPECT_EQ(CheckSplsConfig(cfg, 16).field, "spls.t");
 }
 
 TEST(Defaults, TopKAndThreshold) {

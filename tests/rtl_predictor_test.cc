@@ -1,1 +1,841 @@
-// placeholder: being written
+// esact_hlog_dot against esact::HlogDot, and esact_predictor against esact::Predict
+// (golden/hlog.h, golden/spls.h): decisions first (SPA sets, reuse map, needed K/V, token
+// anchors), with the first differing row printed.
+//
+//   HlogDot*            every code pair, random vectors of every code and of encoder
+//                       codes, lanes 4 (AccW 32) and 3 (AccW 20: the wrap), stalls on
+//                       input and output; throughput one beat per cycle.
+//   PredictorRandom     random configurations, inputs and seeds, both small
+//                       configurations, stall shapes on every stream, several layers
+//                       back to back through one unit.
+//   PredictorEdge       k = 1, k = n, k > n, n_valid = 1, w = 0, t = 0, t > k, all
+//                       tokens identical, all scores equal, padded rows, saturating shifts.
+//   PredictorCycles     without stalls the run takes the documented cycle count.
+//   PredictorCfgError   each illegal field gives its error code, consumes nothing, raises
+//                       done_o; the next legal run is correct.
+//   PredictorMiniLm     the MiniLM-shaped configuration (wide ports) on a small layer;
+//                       the whole MiniLM-shaped layer (FullLayer: ctest label `full`).
+//
+// Seeds: ESACT_SEED (default 1) is mixed with the test name; each test prints its seed.
+// ESACT_VERBOSE=1 prints one line per predictor run (shape, cycles, reused rows).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <ostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "Vesact_hlog_dot_l3.h"
+#include "Vesact_hlog_dot_l3_esact_hlog_dot.h"
+#include "Vesact_hlog_dot_l4.h"
+#include "Vesact_hlog_dot_l4_esact_hlog_dot.h"
+#include "Vesact_predictor_l4.h"
+#include "Vesact_predictor_l4_esact_pkg.h"
+#include "Vesact_predictor_l4_esact_predictor.h"
+#include "Vesact_predictor_l8.h"
+#include "Vesact_predictor_l8_esact_predictor.h"
+#include "Vesact_predictor_minilm.h"
+#include "Vesact_predictor_minilm_esact_predictor.h"
+#include "golden/hlog.h"
+#include "golden/matrix.h"
+#include "golden/spls.h"
+#include "sim/harness.h"
+#include "sim/predictor_driver.h"
+
+namespace esact {
+namespace {
+
+using sim::Bits;
+using sim::PredictorCfg;
+using sim::PredictorResult;
+using sim::PredictorStalls;
+using sim::StallSpec;
+using sim::TestSeed;
+
+using Pkg = Vesact_predictor_l4_esact_pkg;
+static_assert(Pkg::PRED_SHIFT_W == 5 && (1 << Pkg::PRED_SHIFT_W) - 1 == kPredMaxShift,
+              "every shift field value is a legal shift");
+static_assert(Pkg::HLOG_CODE_W == kHlogCodeBits);
+static_assert(Pkg::HLOG_ZERO == kHlogZero);
+
+using DriverL4 = sim::PredictorDriver<Vesact_predictor_l4, Vesact_predictor_l4_esact_predictor>;
+using DriverL8 = sim::PredictorDriver<Vesact_predictor_l8, Vesact_predictor_l8_esact_predictor>;
+using DriverMiniLm =
+    sim::PredictorDriver<Vesact_predictor_minilm, Vesact_predictor_minilm_esact_predictor>;
+
+std::string SetString(const IndexSet& s) {
+  std::ostringstream os;
+  os << "{";
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? " " : "") << s[i];
+  os << "}";
+  return os.str();
+}
+
+// ============================================================================================
+// esact_hlog_dot
+// ============================================================================================
+
+// Sign-extends the low `width` bits of v.
+int64_t Wrap(int64_t v, int width) {
+  const uint64_t m = width >= 64 ? ~0ull : (1ull << width) - 1;
+  uint64_t u = static_cast<uint64_t>(v) & m;
+  if (width < 64 && ((u >> (width - 1)) & 1)) u |= ~m;
+  return static_cast<int64_t>(u);
+}
+
+struct DotVector {
+  std::vector<HlogCode> a, b;  // beats * lanes codes
+};
+
+template <class Model, class Params>
+class DotBench {
+ public:
+  static constexpr int kLanes = static_cast<int>(Params::Lanes);
+  static constexpr int kAccW = static_cast<int>(Params::AccW);
+
+  explicit DotBench(uint64_t seed) : h_(seed), junk_(seed + 99) {
+    h_->in_valid_i = 0;
+    h_->out_ready_i = 0;
+    h_.Reset();
+  }
+
+  // Streams the vectors through and returns the sums; *cycles counts the edges.
+  std::vector<int64_t> Run(const std::vector<DotVector>& vecs, StallSpec in_stall,
+                           StallSpec out_stall, uint64_t seed, uint64_t* cycles = nullptr) {
+    struct Beat {
+      Bits a, b;
+      bool last;
+    };
+    sim::StreamSource<Beat> src(in_stall, seed * 4 + 1);
+    sim::StallPattern sink(out_stall, seed * 4 + 2);
+    size_t beats = 0;
+    for (const DotVector& v : vecs) {
+      const int n_beats = static_cast<int>(v.a.size()) / kLanes;
+      for (int k = 0; k < n_beats; ++k) {
+        Beat beat{Bits(kLanes * kHlogCodeBits), Bits(kLanes * kHlogCodeBits), k == n_beats - 1};
+        for (int l = 0; l < kLanes; ++l) {
+          beat.a.Set(l * kHlogCodeBits, kHlogCodeBits, v.a[k * kLanes + l]);
+          beat.b.Set(l * kHlogCodeBits, kHlogCodeBits, v.b[k * kLanes + l]);
+        }
+        src.Push(beat);
+        ++beats;
+      }
+    }
+    std::vector<int64_t> sums;
+    const uint64_t start = h_.cycle();
+    const uint64_t bound = 40 * beats + 100;
+    while (sums.size() < vecs.size()) {
+      if (h_.cycle() - start > bound) {
+        ADD_FAILURE() << "timeout: " << sums.size() << " of " << vecs.size() << " sums";
+        break;
+      }
+      src.Prepare();
+      const bool ready = !sink.Stall();
+      h_->in_valid_i = src.valid();
+      sim::WritePort(&h_->a_i, src.valid() ? src.front().a : Junk());
+      sim::WritePort(&h_->b_i, src.valid() ? src.front().b : Junk());
+      h_->in_last_i = src.valid() ? src.front().last : (junk_() & 1);
+      h_->out_ready_i = ready;
+      h_.Eval();
+      src.Observe(h_->in_ready_o);
+      if (h_->out_valid_o && ready) {
+        sums.push_back(Wrap(static_cast<uint32_t>(h_->out_sum_o), kAccW));
+      }
+      h_.Tick();
+    }
+    if (cycles != nullptr) *cycles = h_.cycle() - start;
+    h_->in_valid_i = 0;
+    h_->out_ready_i = 1;
+    for (int i = 0; i < 3; ++i) {
+      h_.Eval();
+      EXPECT_FALSE(h_->out_valid_o) << "extra sum after the stream drained";
+      h_.Tick();
+    }
+    return sums;
+  }
+
+ private:
+  Bits Junk() {
+    Bits b(kLanes * kHlogCodeBits);
+    // Any pattern, also the never-produced ones: junk is never summed.
+    for (int l = 0; l < kLanes; ++l) b.Set(l * kHlogCodeBits, kHlogCodeBits, junk_() & 31);
+    return b;
+  }
+
+  sim::Harness<Model> h_;
+  std::mt19937_64 junk_;
+};
+
+template <class Model, class Params>
+void ExpectDotSums(const std::vector<DotVector>& vecs, StallSpec in_stall, StallSpec out_stall,
+                   uint64_t seed) {
+  DotBench<Model, Params> bench(seed);
+  const std::vector<int64_t> got = bench.Run(vecs, in_stall, out_stall, seed);
+  ASSERT_EQ(got.size(), vecs.size());
+  int bad = 0;
+  for (size_t i = 0; i < vecs.size(); ++i) {
+    const int n = static_cast<int>(vecs[i].a.size());
+    const int64_t want =
+        Wrap(HlogDot(vecs[i].a.data(), 1, vecs[i].b.data(), 1, n), DotBench<Model, Params>::kAccW);
+    if (got[i] != want && ++bad <= 5) {
+      ADD_FAILURE() << "vector " << i << " (" << n << " products): sum " << got[i] << ", golden "
+                    << want << " (seed " << seed << ")";
+    }
+  }
+  EXPECT_EQ(bad, 0) << "wrong sums (seed " << seed << ")";
+}
+
+// The 30 codes of the format: every 5-bit pattern except e = 7 with h = 1 (0x0F, 0x1F),
+// which HlogEncode never produces and HlogDecode rejects. Includes 0x11 (negative zero).
+std::vector<HlogCode> AllCodes() {
+  std::vector<HlogCode> codes;
+  for (int c = 0; c < 32; ++c) {
+    if ((c & 0x0F) != 0x0F) codes.push_back(static_cast<HlogCode>(c));
+  }
+  return codes;
+}
+
+// Every (a, b) code pair in every lane: one-beat vectors, the other lanes zero codes
+// or random codes.
+template <class Model, class Params>
+std::vector<DotVector> AllPairs(uint64_t seed) {
+  constexpr int kLanes = Params::Lanes;
+  const std::vector<HlogCode> codes = AllCodes();
+  std::mt19937_64 rng(seed);
+  std::vector<DotVector> vecs;
+  for (HlogCode a : codes) {
+    for (HlogCode b : codes) {
+      DotVector v;
+      const int lane = static_cast<int>(vecs.size()) % kLanes;
+      const bool fill = vecs.size() % 2 == 1;
+      for (int l = 0; l < kLanes; ++l) {
+        v.a.push_back(l == lane ? a : (fill ? codes[rng() % codes.size()] : kHlogZero));
+        v.b.push_back(l == lane ? b : (fill ? codes[rng() % codes.size()] : kHlogZero));
+      }
+      vecs.push_back(v);
+    }
+  }
+  return vecs;
+}
+
+// Random vectors of 1..max_beats beats: codes from the whole 5-bit space, or encoder
+// codes of random int8 values (the predictor's operands).
+template <class Params>
+std::vector<DotVector> RandomVectors(int count, int max_beats, bool any_code, uint64_t seed) {
+  constexpr int kLanes = Params::Lanes;
+  const std::vector<HlogCode> codes = AllCodes();
+  std::mt19937_64 rng(seed);
+  std::vector<DotVector> vecs;
+  for (int i = 0; i < count; ++i) {
+    const int beats = 1 + static_cast<int>(rng() % max_beats);
+    const int bits = 4 + static_cast<int>(rng() % 5);
+    const HlogRound round = (rng() & 1) ? HlogRound::kNearest : HlogRound::kTowardZero;
+    DotVector v;
+    for (int k = 0; k < beats * kLanes; ++k) {
+      if (any_code) {
+        v.a.push_back(codes[rng() % codes.size()]);
+        v.b.push_back(codes[rng() % codes.size()]);
+      } else {
+        // Large magnitudes often, to reach the top of the accumulator range.
+        auto value = [&]() {
+          return (rng() % 4 == 0) ? ((rng() & 1) ? 128 : -128)
+                                  : static_cast<int>(rng() % 257) - 128;
+        };
+        v.a.push_back(HlogEncode(value(), bits, round));
+        v.b.push_back(HlogEncode(value(), bits, round));
+      }
+    }
+    vecs.push_back(v);
+  }
+  return vecs;
+}
+
+struct DotCase {
+  int lanes;
+  StallSpec in_stall, out_stall;
+  std::string Name() const {
+    return "l" + std::to_string(lanes) + "_in_" + in_stall.Name() + "_out_" + out_stall.Name();
+  }
+};
+void PrintTo(const DotCase& c, std::ostream* os) { *os << c.Name(); }
+
+std::vector<DotCase> DotCases() {
+  const StallSpec stalls[] = {StallSpec::None(), StallSpec::Random(0.3), StallSpec::Bursty()};
+  std::vector<DotCase> cases;
+  for (int lanes : {4, 3}) {
+    for (const StallSpec& in : stalls) {
+      for (const StallSpec& out : stalls) cases.push_back({lanes, in, out});
+    }
+  }
+  return cases;
+}
+
+class HlogDotSweep : public ::testing::TestWithParam<DotCase> {};
+
+template <class Model, class Params>
+void RunDotSweep(const DotCase& c, uint64_t seed) {
+  {
+    SCOPED_TRACE("all code pairs");
+    ExpectDotSums<Model, Params>(AllPairs<Model, Params>(seed), c.in_stall, c.out_stall, seed);
+  }
+  {
+    SCOPED_TRACE("random vectors, any code");
+    ExpectDotSums<Model, Params>(RandomVectors<Params>(300, 12, true, seed + 1), c.in_stall,
+                                 c.out_stall, seed);
+  }
+  {
+    SCOPED_TRACE("long random vectors, encoder codes");
+    ExpectDotSums<Model, Params>(RandomVectors<Params>(40, 200, false, seed + 2), c.in_stall,
+                                 c.out_stall, seed);
+  }
+}
+
+TEST_P(HlogDotSweep, MatchesGolden) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  if (GetParam().lanes == 4) {
+    RunDotSweep<Vesact_hlog_dot_l4, Vesact_hlog_dot_l4_esact_hlog_dot>(GetParam(), seed);
+  } else {
+    RunDotSweep<Vesact_hlog_dot_l3, Vesact_hlog_dot_l3_esact_hlog_dot>(GetParam(), seed);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rtl, HlogDotSweep, ::testing::ValuesIn(DotCases()),
+                         [](const ::testing::TestParamInfo<DotCase>& info) {
+                           return info.param.Name();
+                         });
+
+// One beat per cycle: V vectors of B beats take V*B cycles plus the two pipeline stages.
+TEST(HlogDot, Throughput) {
+  const uint64_t seed = TestSeed();
+  using Params = Vesact_hlog_dot_l4_esact_hlog_dot;
+  for (int beats : {1, 2, 7}) {
+    SCOPED_TRACE("beats per vector " + std::to_string(beats));
+    std::vector<DotVector> vecs = RandomVectors<Params>(50, 1, true, seed);
+    for (DotVector& v : vecs) {
+      v.a.resize(beats * Params::Lanes, 0x02);
+      v.b.resize(beats * Params::Lanes, 0x12);
+    }
+    DotBench<Vesact_hlog_dot_l4, Params> bench(seed);
+    uint64_t cycles = 0;
+    const std::vector<int64_t> got =
+        bench.Run(vecs, StallSpec::None(), StallSpec::None(), seed, &cycles);
+    ASSERT_EQ(got.size(), vecs.size());
+    EXPECT_LE(cycles, vecs.size() * beats + 3) << "one beat per cycle";
+    for (size_t i = 0; i < vecs.size(); ++i) {
+      EXPECT_EQ(got[i], HlogDot(vecs[i].a.data(), 1, vecs[i].b.data(), 1,
+                                static_cast<int>(vecs[i].a.size())));
+    }
+  }
+}
+
+// ============================================================================================
+// esact_predictor
+// ============================================================================================
+
+// One layer input and its golden decision.
+struct Layer {
+  Matrix<int8_t> x;
+  int n_valid = 1;
+  int heads = 1;
+  PredictorWeights weights;
+  SplsConfig cfg;
+  std::string what;  // a one-line description for failure messages
+};
+
+std::string Describe(const Layer& L) {
+  std::ostringstream os;
+  os << "n_tokens " << L.x.rows << " n_valid " << L.n_valid << " d " << L.x.cols << " heads "
+     << L.heads << " k " << L.cfg.k << " w " << L.cfg.w << " t " << L.cfg.t << " bits "
+     << L.cfg.hlog_bits << (L.cfg.round == HlogRound::kNearest ? " nearest" : " tz") << " q_shift "
+     << L.weights.q_shift << " k_shift " << L.weights.k_shift;
+  if (!L.what.empty()) os << " [" << L.what << "]";
+  return os.str();
+}
+
+// Smallest shift that brings max |projection| to <= 128 (the offline calibration).
+int CalibratedShift(const Matrix<HlogCode>& x_hat, const Matrix<HlogCode>& w_hat, int n_valid) {
+  const Matrix<int32_t> p = PredictProject(x_hat, w_hat, n_valid);
+  int64_t m = 0;
+  for (int32_t v : p.data) m = std::max<int64_t>(m, std::llabs(v));
+  int s = 0;
+  while ((m >> s) > kHlogMaxMagnitude) ++s;
+  return s;
+}
+
+enum class XKind { kRandom, kSimilar, kIdentical, kZero };
+
+// A random legal layer for a unit with the given limits. `shape` fixes fields >= 0.
+struct Shape {
+  int n_tokens = -1, n_valid = -1, heads = -1, d_head = -1, k = -1, w = -1, t = -1;
+  XKind x_kind = XKind::kSimilar;
+  int shift_delta = 0;  // added to the calibrated shifts (negative: saturation)
+};
+
+Layer MakeLayer(int lanes, int n_max, int d_max, int dh_max, int h_max, int k_max, int w_max,
+                const Shape& s, std::mt19937_64& rng) {
+  auto pick = [&rng](int lo, int hi) { return lo + static_cast<int>(rng() % (hi - lo + 1)); };
+  Layer L;
+  // Head split: d_head a multiple of lanes, heads * d_head <= d_max.
+  int dh = s.d_head;
+  int heads = s.heads;
+  if (dh < 0) dh = lanes * pick(1, dh_max / lanes);
+  if (heads < 0) heads = pick(1, std::max(1, std::min(h_max, d_max / dh)));
+  const int d = heads * dh;
+  // The golden model takes 1 <= k <= n_tokens.
+  const int n_tokens = s.n_tokens >= 0 ? s.n_tokens : pick(std::max(1, s.k), n_max);
+  L.n_valid = s.n_valid >= 0 ? s.n_valid : pick(1, n_tokens);
+  L.heads = heads;
+  L.cfg.hlog_bits = pick(kHlogMinBits, kHlogMaxBits);
+  L.cfg.round = (rng() & 1) ? HlogRound::kNearest : HlogRound::kTowardZero;
+  // k > n_valid selects all valid columns.
+  L.cfg.k = s.k >= 0 ? s.k : pick(1, std::min(k_max, n_tokens));
+  L.cfg.w = s.w >= 0 ? s.w : pick(0, w_max);
+  L.cfg.t = s.t >= 0 ? s.t : pick(0, L.cfg.k + 1);
+
+  L.x = Matrix<int8_t>(n_tokens, d);
+  std::vector<int8_t> row(d);
+  for (int i = 0; i < n_tokens; ++i) {
+    for (int c = 0; c < d; ++c) {
+      const int8_t fresh = static_cast<int8_t>(pick(-128, 127));
+      switch (s.x_kind) {
+        case XKind::kRandom:
+          row[c] = fresh;
+          break;
+        case XKind::kSimilar:  // a few entries change from one token to the next
+          if (i == 0 || rng() % 8 == 0) row[c] = fresh;
+          break;
+        case XKind::kIdentical:
+          if (i == 0) row[c] = fresh;
+          break;
+        case XKind::kZero:
+          row[c] = 0;
+          break;
+      }
+      L.x.at(i, c) = row[c];
+    }
+  }
+  Matrix<int8_t> wq(d, d), wk(d, d);
+  for (auto& v : wq.data) v = static_cast<int8_t>(pick(-128, 127));
+  for (auto& v : wk.data) v = static_cast<int8_t>(pick(-128, 127));
+  L.weights.w_q_hat = HlogQuantMatrix(wq, L.cfg.hlog_bits, L.cfg.round);
+  L.weights.w_k_hat = HlogQuantMatrix(wk, L.cfg.hlog_bits, L.cfg.round);
+  const Matrix<HlogCode> x_hat = HlogQuantMatrix(L.x, L.cfg.hlog_bits, L.cfg.round);
+  L.weights.q_shift = std::clamp(
+      CalibratedShift(x_hat, L.weights.w_q_hat, L.n_valid) + s.shift_delta, 0, kPredMaxShift);
+  L.weights.k_shift = std::clamp(
+      CalibratedShift(x_hat, L.weights.w_k_hat, L.n_valid) + s.shift_delta, 0, kPredMaxShift);
+  return L;
+}
+
+// A random legal layer within the limits of a driver's configuration.
+template <class Driver>
+Layer MakeLayerFor(const Shape& s, std::mt19937_64& rng) {
+  return MakeLayer(Driver::kLanes, Driver::kNMax, Driver::kDMax, Driver::kDhMax, Driver::kHMax,
+                   Driver::kKMax, Driver::kWMax, s, rng);
+}
+
+// Compares the decisions in the order the engines use them; reports the first difference
+// of each kind and returns true when everything matches.
+bool ExpectSameDecision(const SplsDecision& got, const SplsDecision& want, const Layer& L,
+                        uint64_t seed) {
+  const std::string ctx = Describe(L) + ", seed " + std::to_string(seed);
+  if (got.heads.size() != want.heads.size()) {
+    ADD_FAILURE() << "heads: " << got.heads.size() << ", want " << want.heads.size() << "; " << ctx;
+    return false;
+  }
+  bool ok = true;
+  // 1. SPA sets, row by row.
+  for (size_t h = 0; h < want.heads.size() && ok; ++h) {
+    for (size_t i = 0; i < want.heads[h].spa.size(); ++i) {
+      if (got.heads[h].spa[i] != want.heads[h].spa[i]) {
+        ADD_FAILURE() << "first SPA difference: head " << h << " row " << i << ": got "
+                      << SetString(got.heads[h].spa[i]) << ", want "
+                      << SetString(want.heads[h].spa[i]) << "; " << ctx;
+        ok = false;
+        break;
+      }
+    }
+  }
+  // 2. Reuse map.
+  for (size_t h = 0; h < want.heads.size() && ok; ++h) {
+    for (size_t i = 0; i < want.heads[h].reuse.size(); ++i) {
+      if (got.heads[h].reuse[i] != want.heads[h].reuse[i]) {
+        ADD_FAILURE() << "first reuse difference: head " << h << " row " << i << ": got anchor "
+                      << got.heads[h].reuse[i] << ", want " << want.heads[h].reuse[i] << "; "
+                      << ctx;
+        ok = false;
+        break;
+      }
+    }
+  }
+  // 3. Needed K/V.
+  for (size_t h = 0; h < want.heads.size() && ok; ++h) {
+    for (size_t j = 0; j < want.heads[h].needed_kv.size(); ++j) {
+      if (got.heads[h].needed_kv[j] != want.heads[h].needed_kv[j]) {
+        ADD_FAILURE() << "first needed-K/V difference: head " << h << " column " << j << ": got "
+                      << int(got.heads[h].needed_kv[j]) << ", want "
+                      << int(want.heads[h].needed_kv[j]) << "; " << ctx;
+        ok = false;
+        break;
+      }
+    }
+  }
+  // 4. Token anchors.
+  if (ok) {
+    for (size_t i = 0; i < want.token_anchor.size(); ++i) {
+      if (got.token_anchor[i] != want.token_anchor[i]) {
+        ADD_FAILURE() << "first token-anchor difference: token " << i << ": got "
+                      << got.token_anchor[i] << ", want " << want.token_anchor[i] << "; " << ctx;
+        ok = false;
+        break;
+      }
+    }
+  }
+  return ok;
+}
+
+template <class Driver>
+bool RunAndCompare(Driver& drv, const Layer& L, const PredictorStalls& stalls, uint64_t seed,
+                   PredictorResult* out = nullptr) {
+  const SplsDecision want = Predict(L.x, L.n_valid, L.heads, L.weights, L.cfg);
+  PredictorResult r = drv.RunLayer(L.x, L.n_valid, L.heads, L.weights, L.cfg, stalls, seed);
+  bool ok = r.done;
+  EXPECT_TRUE(r.done) << Describe(L);
+  EXPECT_EQ(r.err_code, 0) << "error code for a legal configuration; " << Describe(L);
+  EXPECT_EQ(r.order_error, "") << "output order; " << Describe(L);
+  EXPECT_EQ(r.x_taken, static_cast<uint64_t>(L.n_valid * L.x.cols / Driver::kLanes));
+  EXPECT_EQ(r.w_taken, static_cast<uint64_t>(2 * L.x.cols * L.x.cols / Driver::kLanes));
+  ok = ok && r.err_code == 0 && r.order_error.empty();
+  if (r.done && r.err_code == 0) ok = ExpectSameDecision(r.decision, want, L, seed) && ok;
+  if (out != nullptr) *out = r;
+  if (std::getenv("ESACT_VERBOSE") != nullptr) {
+    int reused = 0;
+    for (const HeadDecision& hd : want.heads) {
+      for (int i = 0; i < L.n_valid; ++i) reused += hd.reuse[i] != i;
+    }
+    std::printf("  %s: %llu cycles, %d reused rows, %s\n", Describe(L).c_str(),
+                static_cast<unsigned long long>(r.cycles), reused, ok ? "ok" : "MISMATCH");
+  }
+  return ok;
+}
+
+// ---- Random configurations, both elaboration configurations, stalls -----------------------
+
+struct PredCase {
+  int lanes;  // 4: Vesact_predictor_l4, 8: Vesact_predictor_l8
+  std::string stall_name;
+  PredictorStalls stalls;
+  std::string Name() const { return "l" + std::to_string(lanes) + "_" + stall_name; }
+};
+void PrintTo(const PredCase& c, std::ostream* os) { *os << c.Name(); }
+
+std::vector<PredCase> PredCases() {
+  const StallSpec none = StallSpec::None(), rnd = StallSpec::Random(0.3),
+                  bursty = StallSpec::Bursty(0.1, 8);
+  std::vector<PredCase> cases;
+  for (int lanes : {4, 8}) {
+    cases.push_back({lanes, "none", PredictorStalls::None()});
+    cases.push_back({lanes, "all_rand30", PredictorStalls::All(rnd)});
+    cases.push_back({lanes, "all_bursty", PredictorStalls::All(bursty)});
+    cases.push_back({lanes, "in_only", {rnd, bursty, none, none, none}});
+    cases.push_back({lanes, "out_only", {none, none, rnd, bursty, rnd}});
+    cases.push_back({lanes, "w_starved", {none, StallSpec::Random(0.8), none, none, none}});
+    cases.push_back({lanes, "row_blocked", {none, none, StallSpec::Random(0.9), none, none}});
+  }
+  return cases;
+}
+
+class PredictorRandom : public ::testing::TestWithParam<PredCase> {};
+
+template <class Driver>
+void RunRandom(const PredictorStalls& stalls, int layers, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Driver drv(seed);
+  for (int n = 0; n < layers; ++n) {
+    Shape s;
+    s.x_kind = static_cast<XKind>(rng() % 3);  // random, similar, identical
+    // A third of the layers with a shift below the calibrated one: saturation at 128.
+    s.shift_delta = (rng() % 3 == 0) ? -1 - static_cast<int>(rng() % 3) : 0;
+    const Layer L = MakeLayerFor<Driver>(s, rng);
+    SCOPED_TRACE("layer " + std::to_string(n) + ": " + Describe(L));
+    if (!RunAndCompare(drv, L, stalls, seed + n)) return;  // the first failure is enough
+  }
+}
+
+TEST_P(PredictorRandom, MatchesGolden) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const PredCase& c = GetParam();
+  const int layers = c.stall_name == "none" ? 40 : 15;
+  if (c.lanes == 4) {
+    RunRandom<DriverL4>(c.stalls, layers, seed);
+  } else {
+    RunRandom<DriverL8>(c.stalls, layers, seed);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rtl, PredictorRandom, ::testing::ValuesIn(PredCases()),
+                         [](const ::testing::TestParamInfo<PredCase>& info) {
+                           return info.param.Name();
+                         });
+
+// ---- Edge cases -------------------------------------------------------------------------
+
+struct EdgeCase {
+  std::string name;
+  Shape shape;
+};
+
+std::vector<EdgeCase> EdgeCases() {
+  auto shape = [](std::function<void(Shape&)> f) {
+    Shape s;
+    f(s);
+    return s;
+  };
+  return {
+      {"k1", shape([](Shape& s) { s.k = 1; })},
+      {"k_eq_n", shape([](Shape& s) { s.n_tokens = 4, s.n_valid = 4, s.k = 4; })},
+      {"k_gt_n_valid", shape([](Shape& s) { s.n_tokens = 4, s.n_valid = 2, s.k = 4; })},
+      {"n_valid1", shape([](Shape& s) { s.n_valid = 1; })},
+      {"n_tokens1", shape([](Shape& s) { s.n_tokens = 1, s.n_valid = 1; })},
+      {"n_valid2_padded", shape([](Shape& s) { s.n_tokens = 16, s.n_valid = 2; })},
+      {"w0", shape([](Shape& s) { s.w = 0, s.t = 0; })},
+      {"t0", shape([](Shape& s) { s.t = 0; })},
+      {"t_gt_k", shape([](Shape& s) { s.k = 2, s.t = 3; })},
+      {"t_max", shape([](Shape& s) { s.t = 16; })},
+      {"identical_tokens", shape([](Shape& s) { s.x_kind = XKind::kIdentical, s.t = 0; })},
+      {"all_scores_equal", shape([](Shape& s) { s.x_kind = XKind::kZero; })},
+      {"random_tokens", shape([](Shape& s) { s.x_kind = XKind::kRandom; })},
+      {"saturating_shift", shape([](Shape& s) { s.shift_delta = -4; })},
+      {"zero_shift", shape([](Shape& s) { s.shift_delta = -31; })},
+      {"large_shift", shape([](Shape& s) { s.shift_delta = 6; })},
+      {"one_head_full_d", shape([](Shape& s) { s.heads = 1, s.d_head = 16; })},
+      {"max_heads_dh_lanes", shape([](Shape& s) { s.heads = 4, s.d_head = 4; })},
+      {"full_size", shape([](Shape& s) {
+         s.n_tokens = 16, s.n_valid = 16, s.heads = 2, s.d_head = 16, s.k = 4, s.w = 4;
+       })},
+  };
+}
+
+void PrintTo(const EdgeCase& c, std::ostream* os) { *os << c.name; }
+
+class PredictorEdge : public ::testing::TestWithParam<EdgeCase> {};
+
+TEST_P(PredictorEdge, MatchesGolden) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  DriverL4 drv(seed);
+  // Every case with and without stalls, a few random draws of the free fields.
+  for (int n = 0; n < 6; ++n) {
+    const Layer L = MakeLayerFor<DriverL4>(GetParam().shape, rng);
+    const PredictorStalls stalls =
+        n % 2 ? PredictorStalls::All(StallSpec::Random(0.3)) : PredictorStalls::None();
+    SCOPED_TRACE("draw " + std::to_string(n) + ": " + Describe(L));
+    if (!RunAndCompare(drv, L, stalls, seed + n)) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rtl, PredictorEdge, ::testing::ValuesIn(EdgeCases()),
+                         [](const ::testing::TestParamInfo<EdgeCase>& info) {
+                           return info.param.name;
+                         });
+
+// The wider configuration at full size (n = NMax, d = DMax, k = KMax).
+TEST(PredictorEdgeL8, FullSize) {
+  const uint64_t seed = TestSeed();
+  std::mt19937_64 rng(seed);
+  DriverL8 drv(seed);
+  Shape s;
+  s.n_tokens = DriverL8::kNMax;
+  s.n_valid = DriverL8::kNMax;
+  s.heads = DriverL8::kDMax / DriverL8::kDhMax;
+  s.d_head = DriverL8::kDhMax;
+  s.k = DriverL8::kKMax;
+  s.w = DriverL8::kWMax;
+  const Layer L = MakeLayerFor<DriverL8>(s, rng);
+  SCOPED_TRACE(Describe(L));
+  RunAndCompare(drv, L, PredictorStalls::All(StallSpec::Random(0.2)), seed);
+}
+
+// ---- Cycle count ------------------------------------------------------------------------
+
+// Without stalls, the documented count (docs/architecture.md, "esact_predictor"):
+//   start .. done = 1 + (heads + 1) + n d/L + heads (2 (dh n d/L + 3) + n^2 dh/L + 3) + tail
+// with a tail of n + 3 cycles (Top-k, reuse and the token anchors after the last score).
+template <class Driver>
+void RunCycles(const Shape& s, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Driver drv(seed);
+  const Layer L = MakeLayerFor<Driver>(s, rng);
+  SCOPED_TRACE(Describe(L));
+  PredictorResult r;
+  ASSERT_TRUE(RunAndCompare(drv, L, PredictorStalls::None(), seed, &r));
+  const uint64_t n = L.n_valid, d = L.x.cols, dh = d / L.heads, H = L.heads;
+  const uint64_t db = d / Driver::kLanes, dhb = dh / Driver::kLanes;
+  const uint64_t per_head = 2 * (dh * n * db + 3) + n * n * dhb + 3;
+  const uint64_t want = 1 + (H + 1) + n * db + H * per_head + n + 3;
+  EXPECT_EQ(r.cycles, want) << "cycles, start edge to done_o";
+  EXPECT_LE(r.cycles,
+            Driver::CycleBound(sim::MakePredictorCfg(L.x, L.n_valid, L.heads, L.weights, L.cfg)));
+  // Heads complete one per-head period apart.
+  for (size_t h = 1; h < r.head_cycles.size(); ++h) {
+    EXPECT_EQ(r.head_cycles[h] - r.head_cycles[h - 1], per_head) << "head " << h;
+  }
+}
+
+TEST(PredictorCycles, NoStallsL4) {
+  const uint64_t seed = TestSeed();
+  for (int n : {1, 2, 5, 16}) {
+    Shape s;
+    s.n_tokens = n;
+    s.n_valid = n;
+    s.heads = 2;
+    s.d_head = 16;
+    RunCycles<DriverL4>(s, seed + n);
+  }
+}
+
+TEST(PredictorCycles, NoStallsL8) {
+  const uint64_t seed = TestSeed();
+  Shape s;
+  s.n_tokens = 32;
+  s.n_valid = 32;
+  s.heads = 4;
+  s.d_head = 16;
+  RunCycles<DriverL8>(s, seed);
+}
+
+// ---- Configuration errors ---------------------------------------------------------------
+
+TEST(PredictorCfgError, EachFieldThenAGoodRun) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  DriverL4 drv(seed);
+  Shape s;
+  s.n_tokens = 8;
+  s.n_valid = 8;
+  s.heads = 2;
+  s.d_head = 8;
+  s.k = 3;
+  s.w = 2;
+  s.t = 2;
+  const Layer good = MakeLayerFor<DriverL4>(s, rng);
+  const PredictorCfg base =
+      sim::MakePredictorCfg(good.x, good.n_valid, good.heads, good.weights, good.cfg);
+  const std::vector<Bits> x_beats = sim::PredictorXBeats(good.x, good.n_valid, DriverL4::kLanes);
+  const std::vector<Bits> w_beats =
+      sim::PredictorWBeats(good.weights, good.heads, DriverL4::kLanes);
+
+  struct Bad {
+    std::string what;
+    std::function<void(PredictorCfg&)> set;
+    int code;
+  };
+  const std::vector<Bad> bads = {
+      {"n_valid 0", [](PredictorCfg& c) { c.n_valid = 0; }, Pkg::PRED_ERR_N_VALID},
+      {"n_valid NMax+1", [](PredictorCfg& c) { c.n_valid = 17; }, Pkg::PRED_ERR_N_VALID},
+      {"d_model 0", [](PredictorCfg& c) { c.d_model = 0; }, Pkg::PRED_ERR_D_MODEL},
+      {"d_model not /Lanes", [](PredictorCfg& c) { c.d_model = 18; }, Pkg::PRED_ERR_D_MODEL},
+      {"d_model DMax+4", [](PredictorCfg& c) { c.d_model = 36; }, Pkg::PRED_ERR_D_MODEL},
+      {"d_head 0", [](PredictorCfg& c) { c.d_head = 0; }, Pkg::PRED_ERR_D_HEAD},
+      {"d_head not /Lanes", [](PredictorCfg& c) { c.d_head = 6; }, Pkg::PRED_ERR_D_HEAD},
+      {"d_head DhMax+4", [](PredictorCfg& c) { c.d_head = 20; }, Pkg::PRED_ERR_D_HEAD},
+      {"heads 0", [](PredictorCfg& c) { c.heads = 0; }, Pkg::PRED_ERR_HEADS},
+      {"heads HMax+1", [](PredictorCfg& c) { c.heads = 5; }, Pkg::PRED_ERR_HEADS},
+      {"k 0", [](PredictorCfg& c) { c.k = 0; }, Pkg::PRED_ERR_K},
+      {"k KMax+1", [](PredictorCfg& c) { c.k = 5; }, Pkg::PRED_ERR_K},
+      {"w WMax+1", [](PredictorCfg& c) { c.w = 5; }, Pkg::PRED_ERR_W},
+      {"t NMax+1", [](PredictorCfg& c) { c.t = 17; }, Pkg::PRED_ERR_T},
+      {"bits 3", [](PredictorCfg& c) { c.bits = 3; }, Pkg::PRED_ERR_BITS},
+      {"bits 9", [](PredictorCfg& c) { c.bits = 9; }, Pkg::PRED_ERR_BITS},
+      {"bits 0", [](PredictorCfg& c) { c.bits = 0; }, Pkg::PRED_ERR_BITS},
+      {"heads*dh < d", [](PredictorCfg& c) { c.heads = 1; }, Pkg::PRED_ERR_HEAD_SPLIT},
+      {"heads*dh > d", [](PredictorCfg& c) { c.heads = 3; }, Pkg::PRED_ERR_HEAD_SPLIT},
+      {"dh*heads = d, wrong dh", [](PredictorCfg& c) { c.d_head = 4; }, Pkg::PRED_ERR_HEAD_SPLIT},
+      {"n_valid and k bad: first wins", [](PredictorCfg& c) { c.n_valid = 0, c.k = 0; },
+       Pkg::PRED_ERR_N_VALID},
+  };
+  for (const Bad& b : bads) {
+    SCOPED_TRACE(b.what);
+    PredictorCfg c = base;
+    b.set(c);
+    // Both inputs offer beats the whole time (with stalls): none may be taken.
+    const PredictorResult r = drv.Run(c, x_beats, w_beats, good.x.rows,
+                                      PredictorStalls::All(StallSpec::Random(0.3)), seed, 200);
+    EXPECT_TRUE(r.done) << "done_o";
+    EXPECT_EQ(r.err_code, b.code) << "error code";
+    EXPECT_EQ(r.x_taken, 0u) << "X beats consumed";
+    EXPECT_EQ(r.w_taken, 0u) << "W beats consumed";
+    EXPECT_EQ(r.order_error, "");
+    // A field error: the start edge and one CHECK cycle; the head split: heads more.
+    const uint64_t want_cycles =
+        b.code == Pkg::PRED_ERR_HEAD_SPLIT ? static_cast<uint64_t>(c.heads) + 2 : 2;
+    EXPECT_EQ(r.cycles, want_cycles) << "cycles from start to done_o";
+  }
+  // A legal run afterwards is correct.
+  SCOPED_TRACE("good run after the errors");
+  RunAndCompare(drv, good, PredictorStalls::All(StallSpec::Random(0.3)), seed);
+  // And an error after a good run still reports and then recovers.
+  PredictorCfg c = base;
+  c.k = 0;
+  const PredictorResult r =
+      drv.Run(c, x_beats, w_beats, good.x.rows, PredictorStalls::None(), seed, 200);
+  EXPECT_EQ(r.err_code, Pkg::PRED_ERR_K);
+  RunAndCompare(drv, good, PredictorStalls::None(), seed + 1);
+}
+
+// ---- The MiniLM-shaped configuration ------------------------------------------------------
+
+// 128-bit X beats, 80-bit W beats, 128-bit masks: the driver's wide-port path.
+TEST(PredictorMiniLm, SmallLayer) {
+  const uint64_t seed = TestSeed();
+  std::mt19937_64 rng(seed);
+  DriverMiniLm drv(seed);
+  for (int n = 0; n < 2; ++n) {
+    Shape s;
+    s.n_tokens = n == 0 ? 20 : DriverMiniLm::kNMax;
+    s.n_valid = n == 0 ? 17 : 40;
+    s.heads = 2;
+    s.d_head = DriverMiniLm::kDhMax;
+    s.k = n == 0 ? 5 : DriverMiniLm::kKMax;
+    const Layer L = MakeLayerFor<DriverMiniLm>(s, rng);
+    SCOPED_TRACE(Describe(L));
+    if (!RunAndCompare(drv, L, PredictorStalls::All(StallSpec::Random(0.2)), seed + n)) return;
+  }
+}
+
+// d 384, 12 heads, 128 tokens, k = DefaultTopK, w 2, t = DefaultThreshold: seconds of
+// simulation, so CMakeLists.txt gives this test the label `full`.
+TEST(PredictorMiniLm, FullLayer) {
+  const uint64_t seed = TestSeed();
+  std::mt19937_64 rng(seed);
+  DriverMiniLm drv(seed);
+  Shape s;
+  s.n_tokens = 128;
+  s.n_valid = 128;
+  s.heads = 12;
+  s.d_head = 32;
+  s.k = DefaultTopK(128);
+  s.w = 2;
+  s.t = DefaultThreshold(s.k);
+  const Layer L = MakeLayerFor<DriverMiniLm>(s, rng);
+  SCOPED_TRACE(Describe(L));
+  PredictorResult r;
+  ASSERT_TRUE(RunAndCompare(drv, L, PredictorStalls::None(), seed, &r));
+  EXPECT_LE(r.cycles, DriverMiniLm::CycleBound(
+                          sim::MakePredictorCfg(L.x, L.n_valid, L.heads, L.weights, L.cfg)));
+  std::printf("MiniLM-shaped layer: %llu cycles, %llu per head\n",
+              static_cast<unsigned long long>(r.cycles),
+              static_cast<unsigned long long>(r.cycles / 12));
+}
+
+}  // namespace
+}  // namespace esact
