@@ -8,6 +8,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "golden/engines.h"
+
 namespace esact {
 
 namespace {
@@ -143,35 +145,14 @@ std::string DecisionProblem(const SplsDecision& dec, int n_heads, int n_tokens, 
 
 // ---- Integer layer -----------------------------------------------------------------------
 
-// out[c] = requant(x . W[:, c] + bias[c]) for c in [c0, c1); out is a full output row.
-// The sum is exact in int64; the bias bound (MaxLinearBias) keeps it inside int32, where
-// the RTL accumulates it.
-void LinearRow(const int8_t* x, const QuantLinear& lin, int c0, int c1, int8_t* out) {
-  for (int c = c0; c < c1; ++c) {
-    int64_t acc = lin.bias[c];
-    for (int k = 0; k < lin.w.rows; ++k) acc += int32_t{x[k]} * lin.w.at(k, c);
-    out[c] = Requantize(acc, lin.rq);
-  }
-}
-
 void CopyRow(Matrix<int8_t>& m, int dst, int src, int c0, int c1) {
   std::copy(m.row(src) + c0, m.row(src) + c1, m.row(dst) + c0);
 }
 
 // Context of anchor row i in one head: softmax over the selected keys in set order.
-void AttendRow(const LayerParams& p, const IndexSet& keys, int i, int c0, int c1, LayerResult& r) {
-  const int n = static_cast<int>(keys.size());
-  std::vector<int32_t> scores(n, 0);
-  for (int s = 0; s < n; ++s) {
-    for (int c = c0; c < c1; ++c) scores[s] += int32_t{r.q.at(i, c)} * r.k.at(keys[s], c);
-  }
-  std::vector<uint8_t> prob(n);
-  if (n > 0) IntSoftmax(scores.data(), n, p.softmax_rq, prob.data());
-  for (int c = c0; c < c1; ++c) {
-    int64_t acc = 0;
-    for (int s = 0; s < n; ++s) acc += int32_t{prob[s]} * r.v.at(keys[s], c);
-    r.ctx.at(i, c) = Requantize(acc, p.ctx_rq);
-  }
+void AttendAnchor(const LayerParams& p, const IndexSet& keys, int i, int c0, int c1,
+                  LayerResult& r) {
+  AttendRow(r.q.row(i), r.k, r.v, keys, c0, c1, p.softmax_rq, p.ctx_rq, r.ctx.row(i));
 }
 
 void RunHead(const LayerParams& p, const Matrix<int8_t>& x, int n_valid, int head, LayerResult& r) {
@@ -194,7 +175,7 @@ void RunHead(const LayerParams& p, const Matrix<int8_t>& x, int n_valid, int hea
   }
   for (int i = 0; i < n_valid; ++i) {
     if (hd.reuse[i] != i) continue;
-    AttendRow(p, hd.spa[i], i, c0, c1, r);
+    AttendAnchor(p, hd.spa[i], i, c0, c1, r);
     r.ops.executed[kCompScores] += static_cast<int64_t>(hd.spa[i].size()) * dh;
     r.ops.executed[kCompPv] += static_cast<int64_t>(hd.spa[i].size()) * dh;
   }
@@ -214,13 +195,6 @@ void RunOutputProjection(const LayerParams& p, int n_valid, LayerResult& r) {
   for (int i = 0; i < n_valid; ++i) {
     if (anchor[i] != i) CopyRow(r.attn, i, anchor[i], 0, p.d_model);
   }
-}
-
-// out = LN(a + b) with the int16 residual the vector unit forms.
-void ResidualLayerNorm(const int8_t* a, const int8_t* b, int d, const LnParams& ln, int8_t* out) {
-  std::vector<int16_t> sum(d);
-  for (int c = 0; c < d; ++c) sum[c] = static_cast<int16_t>(a[c] + b[c]);
-  IntLayerNorm(sum.data(), d, ln, out);
 }
 
 void RunFfn(const LayerParams& p, int n_valid, FfnPolicy policy, LayerResult& r) {

@@ -232,43 +232,16 @@ module esact_predictor #(
   assign pam  = (state_q == StPam);
 
   // ---- Configuration check ---------------------------------------------------------------
-  // A field whose width cannot hold a value above its maximum needs no comparison (a
-  // constant comparison is a lint warning), hence the generate branches.
 
   logic n_over, d_over, dh_over, h_over, k_over, w_over, t_over;  // field above its maximum
 
-  if (((1 << NW) - 1) > NMax) begin : g_n_over
-    assign n_over = n_q > NW'(NMax);
-    assign t_over = t_q > NW'(NMax);
-  end else begin : g_n_fits
-    assign n_over = 1'b0;
-    assign t_over = 1'b0;
-  end
-  if (((1 << DW) - 1) > DMax) begin : g_d_over
-    assign d_over = d_q > DW'(DMax);
-  end else begin : g_d_fits
-    assign d_over = 1'b0;
-  end
-  if (((1 << DhW) - 1) > DhMax) begin : g_dh_over
-    assign dh_over = dh_q > DhW'(DhMax);
-  end else begin : g_dh_fits
-    assign dh_over = 1'b0;
-  end
-  if (((1 << HW) - 1) > HMax) begin : g_h_over
-    assign h_over = heads_q > HW'(HMax);
-  end else begin : g_h_fits
-    assign h_over = 1'b0;
-  end
-  if (((1 << KW) - 1) > KMax) begin : g_k_over
-    assign k_over = k_q > KW'(KMax);
-  end else begin : g_k_fits
-    assign k_over = 1'b0;
-  end
-  if (((1 << WW) - 1) > WMax) begin : g_w_over
-    assign w_over = w_q > WW'(WMax);
-  end else begin : g_w_fits
-    assign w_over = 1'b0;
-  end
+  esact_cfg_over #(.Width(NW),  .Max(NMax))  u_n_over  (.value_i(n_q),     .over_o(n_over));
+  esact_cfg_over #(.Width(NW),  .Max(NMax))  u_t_over  (.value_i(t_q),     .over_o(t_over));
+  esact_cfg_over #(.Width(DW),  .Max(DMax))  u_d_over  (.value_i(d_q),     .over_o(d_over));
+  esact_cfg_over #(.Width(DhW), .Max(DhMax)) u_dh_over (.value_i(dh_q),    .over_o(dh_over));
+  esact_cfg_over #(.Width(HW),  .Max(HMax))  u_h_over  (.value_i(heads_q), .over_o(h_over));
+  esact_cfg_over #(.Width(KW),  .Max(KMax))  u_k_over  (.value_i(k_q),     .over_o(k_over));
+  esact_cfg_over #(.Width(WW),  .Max(WMax))  u_w_over  (.value_i(w_q),     .over_o(w_over));
 
   esact_pkg::pred_err_e field_err;
   always_comb begin

@@ -110,30 +110,13 @@ module esact_reuse #(
   `ESACT_ASSERT_INIT(HMaxLegal_A, HMax >= 1)
 
   // ---- Configuration check and clamped layer shape ---------------------------------------
-  // A field whose width cannot hold a value above its maximum needs no comparison (and a
-  // constant comparison would be a lint warning), hence the generate branches.
 
   logic n_over, h_over, w_over, t_over;  // field above its maximum
 
-  if (((1 << CntW) - 1) > NMax) begin : g_cnt_over
-    assign n_over = cfg_n_valid_i > CntW'(NMax);
-    assign t_over = cfg_t_i > CntW'(NMax);
-  end else begin : g_cnt_fits
-    assign n_over = 1'b0;
-    assign t_over = 1'b0;
-  end
-
-  if (((1 << HCfgW) - 1) > HMax) begin : g_heads_over
-    assign h_over = cfg_heads_i > HCfgW'(HMax);
-  end else begin : g_heads_fits
-    assign h_over = 1'b0;
-  end
-
-  if (((1 << WCfgW) - 1) > WMax) begin : g_w_over
-    assign w_over = cfg_w_i > WCfgW'(WMax);
-  end else begin : g_w_fits
-    assign w_over = 1'b0;
-  end
+  esact_cfg_over #(.Width(CntW),  .Max(NMax)) u_n_over (.value_i(cfg_n_valid_i), .over_o(n_over));
+  esact_cfg_over #(.Width(CntW),  .Max(NMax)) u_t_over (.value_i(cfg_t_i),       .over_o(t_over));
+  esact_cfg_over #(.Width(HCfgW), .Max(HMax)) u_h_over (.value_i(cfg_heads_i),   .over_o(h_over));
+  esact_cfg_over #(.Width(WCfgW), .Max(WMax)) u_w_over (.value_i(cfg_w_i),       .over_o(w_over));
 
   assign cfg_err_o = (cfg_n_valid_i == '0) || n_over || (cfg_heads_i == '0) || h_over ||
                      w_over || t_over;

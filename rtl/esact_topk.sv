@@ -76,14 +76,10 @@ module esact_topk #(
   `ESACT_ASSERT_INIT(ScoreWLegal_A, ScoreW >= 2)
 
   // ---- Configuration check ---------------------------------------------------------------
-  // When KMax = 2^KW - 1 no value of cfg_k_i is above KMax (and the comparison would be
-  // constant, which the lint rejects).
 
-  if (KMax == (1 << KW) - 1) begin : g_k_full
-    assign cfg_err_o = (cfg_k_i == '0);
-  end else begin : g_k_part
-    assign cfg_err_o = (cfg_k_i == '0) || (cfg_k_i > KW'(KMax));
-  end
+  logic k_over;
+  esact_cfg_over #(.Width(KW), .Max(KMax)) u_k_over (.value_i(cfg_k_i), .over_o(k_over));
+  assign cfg_err_o = (cfg_k_i == '0) || k_over;
 
   // ---- State -----------------------------------------------------------------------------
 
