@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -39,6 +40,64 @@ std::string FormatDecisionSummary(const SplsDecision& d, int n_valid) {
   for (int i = 0; i < n_valid; ++i) token_reused += d.token_anchor[i] != i;
   out += fmt::format("tokens reusing an anchor in every head: {}/{}\n", token_reused, n_valid);
   return out;
+}
+
+namespace {
+
+std::string SetString(const IndexSet& s) {
+  std::string out = "{";
+  for (size_t i = 0; i < s.size(); ++i) out += fmt::format("{}{}", i ? " " : "", s[i]);
+  return out + "}";
+}
+
+// The first index where two equally long per-row vectors differ, or -1.
+template <class T>
+int FirstDifferent(const std::vector<T>& a, const std::vector<T>& b) {
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (a[i] != b[i]) return static_cast<int>(i);
+  }
+  return a.size() == b.size() ? -1 : static_cast<int>(std::min(a.size(), b.size()));
+}
+
+}  // namespace
+
+std::string FirstDecisionDifference(const SplsDecision& got, const SplsDecision& want) {
+  if (got.heads.size() != want.heads.size()) {
+    return fmt::format("heads: got {}, want {}", got.heads.size(), want.heads.size());
+  }
+  const size_t n_heads = want.heads.size();
+  for (size_t h = 0; h < n_heads; ++h) {
+    const int i = FirstDifferent(got.heads[h].spa, want.heads[h].spa);
+    if (i < 0) continue;
+    const auto set = [i](const HeadDecision& hd) {
+      return i < static_cast<int>(hd.spa.size()) ? SetString(hd.spa[i]) : std::string("none");
+    };
+    return fmt::format("first SPA difference: head {} row {}: got {}, want {}", h, i,
+                       set(got.heads[h]), set(want.heads[h]));
+  }
+  for (size_t h = 0; h < n_heads; ++h) {
+    const int i = FirstDifferent(got.heads[h].reuse, want.heads[h].reuse);
+    if (i < 0) continue;
+    const auto at = [i](const std::vector<int>& v) { return i < int(v.size()) ? v[i] : -2; };
+    return fmt::format("first reuse difference: head {} row {}: got anchor {}, want {}", h, i,
+                       at(got.heads[h].reuse), at(want.heads[h].reuse));
+  }
+  for (size_t h = 0; h < n_heads; ++h) {
+    const int j = FirstDifferent(got.heads[h].needed_kv, want.heads[h].needed_kv);
+    if (j < 0) continue;
+    const auto at = [j](const std::vector<uint8_t>& v) {
+      return j < int(v.size()) ? int(v[j]) : -1;
+    };
+    return fmt::format("first needed-K/V difference: head {} column {}: got {}, want {}", h, j,
+                       at(got.heads[h].needed_kv), at(want.heads[h].needed_kv));
+  }
+  const int t = FirstDifferent(got.token_anchor, want.token_anchor);
+  if (t >= 0) {
+    const auto at = [t](const std::vector<int>& v) { return t < int(v.size()) ? v[t] : -2; };
+    return fmt::format("first token-anchor difference: token {}: got {}, want {}", t,
+                       at(got.token_anchor), at(want.token_anchor));
+  }
+  return "";
 }
 
 double Cosine(const Matrix<float>& a, const Matrix<float>& b, int n_rows) {

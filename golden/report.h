@@ -14,6 +14,11 @@ std::string FormatOpTable(const OpCounts& ops);
 // Per head: anchors, reused rows and needed K/V columns; then token-level reuse.
 std::string FormatDecisionSummary(const SplsDecision& d, int n_valid);
 
+// The first difference between two decisions, in the order the engines use them: SPA
+// sets row by row, then the reuse map, the needed-K/V masks, the token anchors (e.g.
+// "first SPA difference: head 1 row 7: got {2 5}, want {2 6}"); "" when they agree.
+std::string FirstDecisionDifference(const SplsDecision& got, const SplsDecision& want);
+
 // Cosine similarity of two equally sized tensors over their first n rows.
 double Cosine(const Matrix<float>& a, const Matrix<float>& b, int n_rows);
 

@@ -66,4 +66,25 @@ package esact_pkg;
     PRED_ERR_HEAD_SPLIT = 4'd9   ///< heads * d_head != d_model
   } pred_err_e /*verilator public*/;  // exported to C++ for the tests
 
+  // ---- GEMM engine (esact_gemm, golden/quant.h, golden/layer.h) ---------------------------
+
+  /// Accumulator and bias width: int32 (the bias bound MaxLinearBias keeps every partial
+  /// sum inside it, kLinearAccLimit).
+  parameter int unsigned GEMM_ACC_W /*verilator public*/ = 32;
+  /// Requantization multiplier width (kRequantMultBits): every value is a legal mult.
+  parameter int unsigned GEMM_MULT_W /*verilator public*/ = 16;
+  /// Requantization shift field width and the largest legal shift (kRequantMaxShift).
+  parameter int unsigned GEMM_SHIFT_W /*verilator public*/ = 6;
+  parameter int unsigned GEMM_MAX_SHIFT /*verilator public*/ = 47;
+
+  /// Configuration error of an esact_gemm run, reported with done_o. The checks run in
+  /// this order and the first failing one is reported.
+  typedef enum logic [2:0] {
+    GEMM_ERR_NONE   = 3'd0,  ///< legal configuration, the run completed
+    GEMM_ERR_N_ROWS = 3'd1,  ///< n_rows above NRowsMax (0 is legal: an empty row list)
+    GEMM_ERR_IN     = 3'd2,  ///< in_features is 0 or above KMax
+    GEMM_ERR_OUT    = 3'd3,  ///< out_features is 0 or above NOutMax
+    GEMM_ERR_SHIFT  = 3'd4   ///< requantization shift above GEMM_MAX_SHIFT
+  } gemm_err_e /*verilator public*/;  // exported to C++ for the tests
+
 endpackage

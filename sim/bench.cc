@@ -22,6 +22,7 @@
 #include "Vesact_predictor_minilm.h"
 #include "Vesact_predictor_minilm_esact_predictor.h"
 #include "golden/layer.h"
+#include "golden/report.h"
 #include "golden/synthetic.h"
 #include "sim/predictor_driver.h"
 
@@ -76,17 +77,7 @@ PredictorBench RunPredictor(const std::string& name, const std::string& model,
                                                  sim::PredictorStalls::None(), /*seed=*/1);
   b.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const SplsDecision want = Predict(f.x, f.n_valid, f.params.n_heads, weights, f.spls);
-  const bool same = r.decision.heads.size() == want.heads.size() &&
-                    r.decision.token_anchor == want.token_anchor && [&] {
-                      for (size_t h = 0; h < want.heads.size(); ++h) {
-                        const HeadDecision& g = r.decision.heads[h];
-                        const HeadDecision& e = want.heads[h];
-                        if (g.spa != e.spa || g.reuse != e.reuse || g.needed_kv != e.needed_kv) {
-                          return false;
-                        }
-                      }
-                      return true;
-                    }();
+  const bool same = FirstDecisionDifference(r.decision, want).empty();
   b.pass = r.done && r.err_code == 0 && same && driver.Finish() &&
            !::testing::UnitTest::GetInstance()->ad_hoc_test_result().Failed();
   b.cycles = r.cycles;

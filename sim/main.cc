@@ -2,8 +2,8 @@
 //
 // Loads a layer (a layer file, or the default synthetic layer), runs it through the
 // golden model in dense and SPLS mode, prints what SPLS skipped per component, then runs
-// the RTL that exists so far (esact_hlog_quant on the layer input) against the golden
-// model and writes its waveform. Exit status 0 only if every RTL check passes.
+// the SPLS prediction unit in RTL (esact_predictor) on the layer input against the golden
+// model's decisions and writes its waveform. Exit status 0 only if every check passes.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -13,17 +13,16 @@
 #include <string>
 #include <vector>
 
-#include "Vesact_hlog_quant_l4.h"
+#include "Vesact_predictor_l8.h"
+#include "Vesact_predictor_l8_esact_predictor.h"
 #include "golden/layer.h"
 #include "golden/layer_io.h"
 #include "golden/report.h"
 #include "golden/synthetic.h"
-#include "sim/hlog_quant_driver.h"
+#include "sim/predictor_driver.h"
 
 namespace esact {
 namespace {
-
-constexpr int kLanes = 4;
 
 struct Options {
   std::string layer_path;        // empty: the default synthetic layer
@@ -91,43 +90,57 @@ void PrintGolden(const LayerFile& f, const SyntheticLayer* synthetic) {
   fmt::print("\n");
 }
 
-// Streams the layer input through esact_hlog_quant and compares every code with the
-// golden HLog of the input. Returns true on a bit-exact match.
-bool RunHlogQuant(const LayerFile& f, const std::string& wave_path, uint64_t seed) {
-  const int bits = f.spls.hlog_bits;
-  const HlogRound round = f.spls.round;
-  std::vector<int> values(f.x.data.begin(), f.x.data.end());
-  values.resize((values.size() + kLanes - 1) / kLanes * kLanes, 0);  // pad the last beat
-  const std::vector<uint32_t> in = sim::Pack(values, kLanes);
+using PredictorDriver =
+    sim::PredictorDriver<Vesact_predictor_l8, Vesact_predictor_l8_esact_predictor>;
 
-  sim::HlogQuantDriver<Vesact_hlog_quant_l4, kLanes> driver(seed, wave_path);
-  driver.Configure(bits, round);
-  uint64_t cycles = 0;
-  // Random idle and back-pressure, as the block will see inside the predictor.
-  const std::vector<uint32_t> out =
-      driver.Run(in, sim::StallSpec::Random(0.2), sim::StallSpec::Bursty(), seed,
-                 40 * in.size() + 100, &cycles);
-
-  const Matrix<HlogCode> want = HlogQuantMatrix(f.x, bits, round);
-  int mismatches = out.size() == in.size() ? 0 : 1;
-  for (size_t i = 0; i < out.size() && i * kLanes < want.data.size(); ++i) {
-    for (int l = 0; l < kLanes && i * kLanes + l < want.data.size(); ++l) {
-      const HlogCode golden = want.data[i * kLanes + l];
-      const uint32_t got = sim::LaneCode(out[i], l);
-      if (got != golden && ++mismatches <= 5) {
-        fmt::print("  mismatch: element {} x={} code 0x{:02x}, golden 0x{:02x}\n", i * kLanes + l,
-                   sim::LaneValue(in[i], l), got, golden);
-      }
-    }
+// Why the layer does not fit the simulated predictor configuration, or "".
+std::string PredictorFit(const LayerFile& f) {
+  using D = PredictorDriver;
+  const int dh = f.params.d_head();
+  if (f.n_tokens > D::kNMax || f.params.d_model > D::kDMax || dh > D::kDhMax ||
+      f.params.n_heads > D::kHMax || f.spls.k > D::kKMax || f.spls.w > D::kWMax ||
+      f.params.d_model % D::kLanes != 0 || dh % D::kLanes != 0) {
+    return fmt::format(
+        "the layer (tokens {}, d {}, d_head {}, heads {}, k {}, w {}) exceeds the simulated "
+        "esact_predictor (NMax {}, DMax {}, DhMax {}, HMax {}, KMax {}, WMax {}, dims multiples "
+        "of Lanes {})",
+        f.n_tokens, f.params.d_model, dh, f.params.n_heads, f.spls.k, f.spls.w, D::kNMax, D::kDMax,
+        D::kDhMax, D::kHMax, D::kKMax, D::kWMax, D::kLanes);
   }
+  return "";
+}
+
+// Runs the layer input through esact_predictor with random idle and back-pressure on all
+// five streams and compares every decision with the golden model. True on a match.
+bool RunPredictor(const LayerFile& f, const std::string& wave_path, uint64_t seed) {
+  fmt::print("== RTL: esact_predictor (Lanes {}) on the layer input ==\n", PredictorDriver::kLanes);
+  if (const std::string why = PredictorFit(f); !why.empty()) {
+    fmt::print("FAIL: {}\n", why);
+    return false;
+  }
+  SplsConfig cfg = f.spls;
+  cfg.enabled = true;
+  const PredictorWeights weights = MakePredictorWeights(f.params, cfg);
+  PredictorDriver driver(seed, wave_path);
+  const sim::PredictorResult r =
+      driver.RunLayer(f.x, f.n_valid, f.params.n_heads, weights, cfg,
+                      sim::PredictorStalls::All(sim::StallSpec::Random(0.2)), seed);
+  const SplsDecision want = Predict(f.x, f.n_valid, f.params.n_heads, weights, cfg);
+  std::string diff = r.done ? FirstDecisionDifference(r.decision, want) : "no done_o";
+  if (r.err_code != 0) diff = fmt::format("error code {}", r.err_code);
   const bool rtl_ok = driver.Finish();
   // The harness reports through gtest; outside a test its failures land here.
   const bool harness_ok = !::testing::UnitTest::GetInstance()->ad_hoc_test_result().Failed();
-  const bool pass = mismatches == 0 && rtl_ok && harness_ok;
-  fmt::print("== RTL: esact_hlog_quant (Lanes {}) on the layer input ==\n", kLanes);
-  fmt::print("{} int8 values in {} beats, {} cycles with random stalls, {} mismatches: {}\n",
-             f.x.data.size(), in.size(), cycles, mismatches, pass ? "PASS" : "FAIL");
-  if (!driver.wave_path().empty()) fmt::print("waveform: {}\n", driver.wave_path());
+  const bool pass = diff.empty() && rtl_ok && harness_ok;
+  fmt::print("{} heads in {} cycles with random stalls on every stream; head done at cycle:",
+             f.params.n_heads, r.cycles);
+  for (uint64_t c : r.head_cycles) fmt::print(" {}", c);
+  fmt::print("\nSPA sets, reuse map, needed K/V and token anchors versus the golden model: {}\n",
+             diff.empty() ? "identical" : diff);
+  fmt::print("decisions: {}\n", pass ? "PASS" : "FAIL");
+  if (!driver.harness().wave_path().empty()) {
+    fmt::print("waveform: {}\n", driver.harness().wave_path());
+  }
   return pass;
 }
 
@@ -155,7 +168,7 @@ int Main(int argc, char** argv) {
     fmt::print("wrote {}\n", opt.write_layer_path);
   }
   PrintGolden(file, is_synthetic ? &synthetic : nullptr);
-  return RunHlogQuant(file, opt.wave_path, opt.seed) ? 0 : 1;
+  return RunPredictor(file, opt.wave_path, opt.seed) ? 0 : 1;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "golden/report.h"
 #include "golden/spls.h"
 
 namespace esact {
@@ -381,6 +382,31 @@ TEST(Defaults, TopKAndThreshold) {
   EXPECT_EQ(DefaultThreshold(16), 12);
   EXPECT_EQ(DefaultThreshold(3), 3);
   EXPECT_EQ(DefaultThreshold(1), 1);
+}
+
+}  // namespace
+}  // namespace esact
+
+namespace esact {
+namespace {
+
+TEST(Report, FirstDecisionDifferenceInEngineOrder) {
+  const SplsDecision want = DenseDecision(4, 3, 2);
+  EXPECT_EQ(FirstDecisionDifference(want, want), "");
+  SplsDecision got = want;
+  got.token_anchor[2] = 0;
+  got.heads[1].needed_kv[1] = 0;
+  EXPECT_EQ(FirstDecisionDifference(got, want),
+            "first needed-K/V difference: head 1 column 1: got 0, want 1");
+  got.heads[0].spa[2] = {0, 2};
+  EXPECT_EQ(FirstDecisionDifference(got, want),
+            "first SPA difference: head 0 row 2: got {0 2}, want {0 1 2}");
+  got = want;
+  got.token_anchor[2] = 0;
+  EXPECT_EQ(FirstDecisionDifference(got, want),
+            "first token-anchor difference: token 2: got 0, want 2");
+  got.heads.pop_back();
+  EXPECT_EQ(FirstDecisionDifference(got, want), "heads: got 1, want 2");
 }
 
 }  // namespace

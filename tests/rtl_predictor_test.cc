@@ -43,6 +43,7 @@
 #include "Vesact_predictor_minilm_esact_predictor.h"
 #include "golden/hlog.h"
 #include "golden/matrix.h"
+#include "golden/report.h"
 #include "golden/spls.h"
 #include "sim/harness.h"
 #include "sim/predictor_driver.h"
@@ -67,14 +68,6 @@ using DriverL4 = sim::PredictorDriver<Vesact_predictor_l4, Vesact_predictor_l4_e
 using DriverL8 = sim::PredictorDriver<Vesact_predictor_l8, Vesact_predictor_l8_esact_predictor>;
 using DriverMiniLm =
     sim::PredictorDriver<Vesact_predictor_minilm, Vesact_predictor_minilm_esact_predictor>;
-
-std::string SetString(const IndexSet& s) {
-  std::ostringstream os;
-  os << "{";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? " " : "") << s[i];
-  os << "}";
-  return os.str();
-}
 
 // ============================================================================================
 // esact_hlog_dot
@@ -440,64 +433,13 @@ Layer MakeLayerFor(const Shape& s, std::mt19937_64& rng) {
                    Driver::kKMax, Driver::kWMax, s, rng);
 }
 
-// Compares the decisions in the order the engines use them; reports the first difference
-// of each kind and returns true when everything matches.
+// Compares the decisions in the order the engines use them (golden/report.h) and reports
+// the first difference; true when everything matches.
 bool ExpectSameDecision(const SplsDecision& got, const SplsDecision& want, const Layer& L,
                         uint64_t seed) {
-  const std::string ctx = Describe(L) + ", seed " + std::to_string(seed);
-  if (got.heads.size() != want.heads.size()) {
-    ADD_FAILURE() << "heads: " << got.heads.size() << ", want " << want.heads.size() << "; " << ctx;
-    return false;
-  }
-  bool ok = true;
-  // 1. SPA sets, row by row.
-  for (size_t h = 0; h < want.heads.size() && ok; ++h) {
-    for (size_t i = 0; i < want.heads[h].spa.size(); ++i) {
-      if (got.heads[h].spa[i] != want.heads[h].spa[i]) {
-        ADD_FAILURE() << "first SPA difference: head " << h << " row " << i << ": got "
-                      << SetString(got.heads[h].spa[i]) << ", want "
-                      << SetString(want.heads[h].spa[i]) << "; " << ctx;
-        ok = false;
-        break;
-      }
-    }
-  }
-  // 2. Reuse map.
-  for (size_t h = 0; h < want.heads.size() && ok; ++h) {
-    for (size_t i = 0; i < want.heads[h].reuse.size(); ++i) {
-      if (got.heads[h].reuse[i] != want.heads[h].reuse[i]) {
-        ADD_FAILURE() << "first reuse difference: head " << h << " row " << i << ": got anchor "
-                      << got.heads[h].reuse[i] << ", want " << want.heads[h].reuse[i] << "; "
-                      << ctx;
-        ok = false;
-        break;
-      }
-    }
-  }
-  // 3. Needed K/V.
-  for (size_t h = 0; h < want.heads.size() && ok; ++h) {
-    for (size_t j = 0; j < want.heads[h].needed_kv.size(); ++j) {
-      if (got.heads[h].needed_kv[j] != want.heads[h].needed_kv[j]) {
-        ADD_FAILURE() << "first needed-K/V difference: head " << h << " column " << j << ": got "
-                      << int(got.heads[h].needed_kv[j]) << ", want "
-                      << int(want.heads[h].needed_kv[j]) << "; " << ctx;
-        ok = false;
-        break;
-      }
-    }
-  }
-  // 4. Token anchors.
-  if (ok) {
-    for (size_t i = 0; i < want.token_anchor.size(); ++i) {
-      if (got.token_anchor[i] != want.token_anchor[i]) {
-        ADD_FAILURE() << "first token-anchor difference: token " << i << ": got "
-                      << got.token_anchor[i] << ", want " << want.token_anchor[i] << "; " << ctx;
-        ok = false;
-        break;
-      }
-    }
-  }
-  return ok;
+  const std::string diff = FirstDecisionDifference(got, want);
+  if (!diff.empty()) ADD_FAILURE() << diff << "; " << Describe(L) << ", seed " << seed;
+  return diff.empty();
 }
 
 template <class Driver>
