@@ -4,12 +4,14 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 WAVE := $(BUILD)/waves/esact-sim.fst
 
-.PHONY: all deps configure build test sim bench lint synth wave format clean
+.PHONY: all deps configure build test sim bench minilm lint synth wave format clean
 
 all: build
 
+# System tools (apt), then the Python packages the MiniLM export needs (pip, into .venv/).
 deps:
 	@scripts/install-deps.sh
+	@scripts/install-py-deps.sh
 
 configure: deps
 	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
@@ -29,6 +31,12 @@ sim: build
 bench: build
 	@$(BUILD)/esact-bench --json $(BUILD)/bench/results.json
 
+# Layer 0 of all-MiniLM-L6-v2 on a real sentence, written in the layer format for
+# esact-sim and the RTL (docs/minilm.md).
+minilm: build
+	@$(BUILD)/esact-minilm export-layer --network $(BUILD)/minilm/all-minilm-l6-v2.esn \
+	  --out $(BUILD)/minilm/layer0.esl
+
 lint: deps
 	@BUILD=$(BUILD) scripts/lint.sh
 
@@ -41,7 +49,7 @@ wave:
 	gtkwave $(WAVE)
 
 format:
-	@clang-format -i golden/*.h golden/*.cc sim/*.h sim/*.cc tests/*.cc
+	@clang-format -i golden/*.h golden/*.cc sim/*.h sim/*.cc tests/*.cc tools/*.cc
 
 clean:
 	rm -rf $(BUILD)

@@ -343,11 +343,6 @@ double SymmetricScale(double max_abs, double levels) {
   return max_abs > 0 ? max_abs / levels : 1.0;
 }
 
-// Scale of the calibrated activation rows [0, n_valid).
-double ActivationScale(const Matrix<float>& m, int n_valid) {
-  return SymmetricScale(MaxAbs(m.data.data(), static_cast<size_t>(n_valid) * m.cols), 127.0);
-}
-
 // v rounded (half away from zero) and clamped to [-lim, lim].
 int32_t RoundClamped(double v, double lim) {
   return static_cast<int32_t>(std::llround(std::clamp(v, -lim, lim)));
@@ -516,16 +511,31 @@ Matrix<float> RunLayerFloat(const FloatLayer& f, const Matrix<float>& x, int n_v
 }
 
 LayerParams QuantizeLayer(const FloatLayer& f, const Matrix<float>& calib_x, int n_valid) {
-  const FloatTrace t = TraceLayerFloat(f, calib_x, n_valid);
-  const double s_x = ActivationScale(t.x, n_valid);
-  const double s_q = ActivationScale(t.q, n_valid);
-  const double s_k = ActivationScale(t.k, n_valid);
-  const double s_v = ActivationScale(t.v, n_valid);
-  const double s_ctx = ActivationScale(t.ctx, n_valid);
-  const double s_h = ActivationScale(t.h, n_valid);
-  const double s_pre = ActivationScale(t.ffn_pre, n_valid);
-  const double s_act = ActivationScale(t.ffn_act, n_valid);
-  const double s_y = ActivationScale(t.y, n_valid);
+  return QuantizeLayer(f, std::vector<CalibrationInput>{{calib_x, n_valid}});
+}
+
+LayerParams QuantizeLayer(const FloatLayer& f, const std::vector<CalibrationInput>& calib) {
+  if (calib.empty()) throw std::invalid_argument("QuantizeLayer: no calibration input");
+  std::vector<FloatTrace> traces;
+  for (const CalibrationInput& c : calib) traces.push_back(TraceLayerFloat(f, c.x, c.n_valid));
+  // The scale of the largest magnitude of one tensor over every sequence's valid rows.
+  const auto scale = [&](Matrix<float> FloatTrace::*tensor) {
+    double m = 0.0;
+    for (size_t i = 0; i < calib.size(); ++i) {
+      const Matrix<float>& t = traces[i].*tensor;
+      m = std::max(m, MaxAbs(t.data.data(), static_cast<size_t>(calib[i].n_valid) * t.cols));
+    }
+    return SymmetricScale(m, 127.0);
+  };
+  const double s_x = scale(&FloatTrace::x);
+  const double s_q = scale(&FloatTrace::q);
+  const double s_k = scale(&FloatTrace::k);
+  const double s_v = scale(&FloatTrace::v);
+  const double s_ctx = scale(&FloatTrace::ctx);
+  const double s_h = scale(&FloatTrace::h);
+  const double s_pre = scale(&FloatTrace::ffn_pre);
+  const double s_act = scale(&FloatTrace::ffn_act);
+  const double s_y = scale(&FloatTrace::y);
 
   LayerParams p;
   p.d_model = f.d_model;
@@ -547,10 +557,12 @@ LayerParams QuantizeLayer(const FloatLayer& f, const Matrix<float>& calib_x, int
   p.ln2 = QuantizeLn(f.ln2_gamma, f.ln2_beta, s_y);
   p.gelu_lut = BuildGeluLut(static_cast<float>(s_pre), static_cast<float>(s_act));
 
-  const Matrix<HlogCode> x_hat = HlogQuantMatrix(QuantizeTensor(calib_x, static_cast<float>(s_x)),
-                                                 kHlogMaxBits, HlogRound::kTowardZero);
-  p.pred_q_shift = PredictorShift(x_hat, p.q.w, n_valid);
-  p.pred_k_shift = PredictorShift(x_hat, p.k.w, n_valid);
+  for (const CalibrationInput& c : calib) {
+    const Matrix<HlogCode> x_hat = HlogQuantMatrix(QuantizeTensor(c.x, static_cast<float>(s_x)),
+                                                   kHlogMaxBits, HlogRound::kTowardZero);
+    p.pred_q_shift = std::max(p.pred_q_shift, PredictorShift(x_hat, p.q.w, c.n_valid));
+    p.pred_k_shift = std::max(p.pred_k_shift, PredictorShift(x_hat, p.k.w, c.n_valid));
+  }
   p.x_scale = static_cast<float>(s_x);
   p.y_scale = static_cast<float>(s_y);
   return p;

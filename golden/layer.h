@@ -164,6 +164,16 @@ Matrix<float> RunLayerFloat(const FloatLayer& f, const Matrix<float>& x, int n_v
 // power-of-two shifts (calibrated at 8 bits, toward zero).
 LayerParams QuantizeLayer(const FloatLayer& f, const Matrix<float>& calib_x, int n_valid);
 
+// One calibration sequence: rows [0, n_valid) of x (n_tokens x d_model) are its tokens.
+struct CalibrationInput {
+  Matrix<float> x;
+  int n_valid = 0;
+};
+// QuantizeLayer over several sequences, each run through the floating-point layer on its
+// own (so no token attends across sequences): every scale and predictor shift is the one
+// of the largest magnitude over all of them. One sequence gives QuantizeLayer's result.
+LayerParams QuantizeLayer(const FloatLayer& f, const std::vector<CalibrationInput>& calib);
+
 Matrix<int8_t> QuantizeTensor(const Matrix<float>& x, float scale);
 Matrix<float> DequantizeTensor(const Matrix<int8_t>& x, float scale);
 

@@ -87,4 +87,78 @@ package esact_pkg;
     GEMM_ERR_SHIFT  = 3'd4   ///< requantization shift above GEMM_MAX_SHIFT
   } gemm_err_e /*verilator public*/;  // exported to C++ for the tests
 
+  // ---- Attention engine (esact_attn, golden/quant.h, golden/engines.h) --------------------
+
+  /// Requantization multiplier width (kRequantMultBits): every value is a legal mult, of
+  /// the softmax exponent scale and of the context requantization alike.
+  parameter int unsigned ATTN_MULT_W /*verilator public*/ = 16;
+  /// Shift field width and the largest legal shift (kRequantMaxShift).
+  parameter int unsigned ATTN_SHIFT_W /*verilator public*/ = 6;
+  parameter int unsigned ATTN_MAX_SHIFT /*verilator public*/ = 47;
+  /// Integer softmax (IntSoftmax): fraction bits of the log2 exponent (kSoftmaxFracBits),
+  /// e_j <= 2^SOFTMAX_EXP_BITS (kSoftmaxExpBits), r = floor(2^SOFTMAX_RECIP_BITS / sum)
+  /// (kSoftmaxRecipBits), probabilities of SOFTMAX_PROB_BITS bits (kSoftmaxProbBits).
+  parameter int unsigned SOFTMAX_FRAC_BITS /*verilator public*/  = 5;
+  parameter int unsigned SOFTMAX_EXP_BITS /*verilator public*/   = 15;
+  parameter int unsigned SOFTMAX_RECIP_BITS /*verilator public*/ = 30;
+  parameter int unsigned SOFTMAX_PROB_BITS /*verilator public*/  = 8;
+
+  /// Error of an esact_attn run, reported with done_o. Configuration fields are checked
+  /// first, in this order; the stream errors (KV_IDX onwards) are found on the offending
+  /// beat, which is taken, and end the run.
+  typedef enum logic [3:0] {
+    ATTN_ERR_NONE       = 4'd0,   ///< legal run, every row completed
+    ATTN_ERR_N_VALID    = 4'd1,   ///< n_valid is 0 or above NMax
+    ATTN_ERR_D_HEAD     = 4'd2,   ///< d_head is 0 or above DhMax
+    ATTN_ERR_N_KV       = 4'd3,   ///< n_kv is 0 or above n_valid
+    ATTN_ERR_N_ROWS     = 4'd4,   ///< n_rows is 0 or above n_valid
+    ATTN_ERR_SM_SHIFT   = 4'd5,   ///< softmax shift above ATTN_MAX_SHIFT
+    ATTN_ERR_CTX_SHIFT  = 4'd6,   ///< context shift above ATTN_MAX_SHIFT
+    ATTN_ERR_KV_IDX     = 4'd7,   ///< a K/V row index >= n_valid
+    ATTN_ERR_Q_IDX      = 4'd8,   ///< a Q row index >= n_valid
+    ATTN_ERR_MASK_EMPTY = 4'd9,   ///< a key mask without a set bit
+    ATTN_ERR_MASK_PAD   = 4'd10,  ///< a key mask bit >= n_valid (a padded column)
+    ATTN_ERR_MASK_KV    = 4'd11   ///< a key mask bit on a K/V row that was not loaded
+  } attn_err_e /*verilator public*/;  // exported to C++ for the tests
+
+  // ---- Vector unit (esact_vec, golden/quant.h, golden/engines.h) -------------------------
+
+  /// Lane width of the parameter-load and int32 accumulator streams (one int32 or one
+  /// parameter per lane).
+  parameter int unsigned VEC_WORD_W /*verilator public*/ = 32;
+  /// Width of the per-column LayerNorm gain gamma (int16, LnParams::gamma).
+  parameter int unsigned VEC_GAMMA_W /*verilator public*/ = 16;
+  /// Width of the row-count field: 0..65535 rows per run.
+  parameter int unsigned VEC_ROWS_W /*verilator public*/ = 16;
+  /// Requantization multiplier width (kRequantMultBits): every mult in [0, 2^16) is legal.
+  parameter int unsigned VEC_MULT_W /*verilator public*/ = 16;
+  /// Requantization shift field width and largest legal shift (kRequantMaxShift).
+  parameter int unsigned VEC_SHIFT_W /*verilator public*/ = 6;
+  parameter int unsigned VEC_MAX_SHIFT /*verilator public*/ = 47;
+  /// Integer LayerNorm: reciprocal bits (kLnRecipBits) and fraction bits of the
+  /// normalized value (kLnFracBits); n = RoundShift(c * inv, RECIP - FRAC).
+  parameter int unsigned VEC_LN_RECIP_BITS /*verilator public*/ = 31;
+  parameter int unsigned VEC_LN_FRAC_BITS /*verilator public*/ = 12;
+  /// Entries of the activation LUT (GeluLut), indexed by the int8 input + 128.
+  parameter int unsigned VEC_LUT_SIZE /*verilator public*/ = 256;
+
+  /// Operation of an esact_vec run (cfg_mode_i).
+  typedef enum logic [1:0] {
+    VEC_MODE_REQUANT     = 2'd0,  ///< int32 acc -> Requantize(acc, {mult, shift})
+    VEC_MODE_ADD         = 2'd1,  ///< int8 a, b -> SaturateInt8(a + b)
+    VEC_MODE_GELU        = 2'd2,  ///< int8 x -> lut[x + 128]
+    VEC_MODE_RESIDUAL_LN = 2'd3   ///< int8 a, b -> IntLayerNorm(a + b) (ResidualLayerNorm)
+  } vec_mode_e /*verilator public*/;  // exported to C++ for the tests
+
+  /// Configuration error of an esact_vec run, reported with done_o. The checks run in
+  /// this order and the first failing one is reported.
+  typedef enum logic [2:0] {
+    VEC_ERR_NONE      = 3'd0,  ///< legal configuration, the run completed
+    VEC_ERR_D         = 3'd1,  ///< d is 0 or above DMax
+    VEC_ERR_N_ROWS    = 3'd2,  ///< n_rows is 0 in a run that loads nothing
+    VEC_ERR_SHIFT     = 3'd3,  ///< shift above VEC_MAX_SHIFT (REQUANT, RESIDUAL_LN)
+    VEC_ERR_NO_LUT    = 3'd4,  ///< GELU without load, and no LUT loaded since reset
+    VEC_ERR_NO_PARAMS = 3'd5   ///< RESIDUAL_LN without load, and no gamma/beta of this d
+  } vec_err_e /*verilator public*/;  // exported to C++ for the tests
+
 endpackage

@@ -5,8 +5,9 @@
 #   scripts/install-deps.sh --wave   also the waveform viewer (make wave)
 set -euo pipefail
 
-# "command-to-probe:debian-package"; a probe starting with / is a file. zlib is for the
-# FST waveform writer that the Verilated models link.
+# "probe:debian-package"; a probe starting with / is a file, "py-venv" is Python's venv
+# module (Debian's python3-venv, for the MiniLM export's virtualenv), anything else a
+# command. zlib is for the FST waveform writer that the Verilated models link.
 tools=(
   verilator:verilator
   cmake:cmake
@@ -14,6 +15,8 @@ tools=(
   g++:g++
   ccache:ccache
   yosys:yosys
+  python3:python3
+  py-venv:python3-venv
   /usr/include/gtest/gtest.h:libgtest-dev
   /usr/include/fmt/format.h:libfmt-dev
   /usr/include/zlib.h:zlib1g-dev
@@ -28,6 +31,8 @@ for entry in "${tools[@]}"; do
   pkg=${entry##*:}
   if [[ $probe == /* ]]; then
     [[ -e $probe ]] || missing+=("$pkg")
+  elif [[ $probe == py-venv ]]; then
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=("$pkg")
   else
     command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg")
   fi

@@ -15,6 +15,8 @@
 
 #include "Vesact_predictor_l8.h"
 #include "Vesact_predictor_l8_esact_predictor.h"
+#include "Vesact_predictor_minilm.h"
+#include "Vesact_predictor_minilm_esact_predictor.h"
 #include "golden/layer.h"
 #include "golden/layer_io.h"
 #include "golden/report.h"
@@ -90,12 +92,15 @@ void PrintGolden(const LayerFile& f, const SyntheticLayer* synthetic) {
   fmt::print("\n");
 }
 
-using PredictorDriver =
+// The simulated predictor configurations, smallest first (rtl/tops.txt).
+using SmallPredictor =
     sim::PredictorDriver<Vesact_predictor_l8, Vesact_predictor_l8_esact_predictor>;
+using MiniLmPredictor =
+    sim::PredictorDriver<Vesact_predictor_minilm, Vesact_predictor_minilm_esact_predictor>;
 
-// Why the layer does not fit the simulated predictor configuration, or "".
+// Why the layer does not fit a predictor configuration, or "".
+template <class D>
 std::string PredictorFit(const LayerFile& f) {
-  using D = PredictorDriver;
   const int dh = f.params.d_head();
   if (f.n_tokens > D::kNMax || f.params.d_model > D::kDMax || dh > D::kDhMax ||
       f.params.n_heads > D::kHMax || f.spls.k > D::kKMax || f.spls.w > D::kWMax ||
@@ -112,12 +117,10 @@ std::string PredictorFit(const LayerFile& f) {
 
 // Runs the layer input through esact_predictor with random idle and back-pressure on all
 // five streams and compares every decision with the golden model. True on a match.
-bool RunPredictor(const LayerFile& f, const std::string& wave_path, uint64_t seed) {
-  fmt::print("== RTL: esact_predictor (Lanes {}) on the layer input ==\n", PredictorDriver::kLanes);
-  if (const std::string why = PredictorFit(f); !why.empty()) {
-    fmt::print("FAIL: {}\n", why);
-    return false;
-  }
+template <class PredictorDriver>
+bool RunPredictorOn(const LayerFile& f, const std::string& wave_path, uint64_t seed) {
+  fmt::print("== RTL: esact_predictor (Lanes {}, NMax {}, DMax {}) on the layer input ==\n",
+             PredictorDriver::kLanes, PredictorDriver::kNMax, PredictorDriver::kDMax);
   SplsConfig cfg = f.spls;
   cfg.enabled = true;
   const PredictorWeights weights = MakePredictorWeights(f.params, cfg);
@@ -142,6 +145,18 @@ bool RunPredictor(const LayerFile& f, const std::string& wave_path, uint64_t see
     fmt::print("waveform: {}\n", driver.harness().wave_path());
   }
   return pass;
+}
+
+// The smallest predictor configuration that holds the layer.
+bool RunPredictor(const LayerFile& f, const std::string& wave_path, uint64_t seed) {
+  if (PredictorFit<SmallPredictor>(f).empty()) {
+    return RunPredictorOn<SmallPredictor>(f, wave_path, seed);
+  }
+  if (const std::string why = PredictorFit<MiniLmPredictor>(f); !why.empty()) {
+    fmt::print("== RTL: esact_predictor ==\nFAIL: {}\n", why);
+    return false;
+  }
+  return RunPredictorOn<MiniLmPredictor>(f, wave_path, seed);
 }
 
 int Main(int argc, char** argv) {
