@@ -3,8 +3,10 @@
 // For each benchmark shape, a synthetic layer goes through the RTL predictor
 // (esact_predictor, no stalls) and through the golden model; the bench checks that every
 // decision agrees, then prints cycles per head, HLog products (shift-add operations),
-// products per cycle against the array's Lanes, and the simulation speed. The same
-// numbers go to build/bench/results.json (or the path given with --json).
+// products per cycle against the array's Lanes, and the simulation speed. Then the compute
+// engines run the same layer dense and with the SPLS lists (esact_gemm on the output
+// projection, esact_attn on every head), checked against the golden layer: cycles,
+// utilization, SPLS speedup. The numbers go to build/bench/results.json (or --json FILE).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -17,6 +19,14 @@
 #include <string>
 #include <vector>
 
+#include "Vesact_attn_minilm.h"
+#include "Vesact_attn_minilm_esact_attn.h"
+#include "Vesact_attn_n32_l8.h"
+#include "Vesact_attn_n32_l8_esact_attn.h"
+#include "Vesact_gemm_minilm.h"
+#include "Vesact_gemm_minilm_esact_gemm.h"
+#include "Vesact_gemm_r4c4.h"
+#include "Vesact_gemm_r4c4_esact_gemm.h"
 #include "Vesact_predictor_l4.h"
 #include "Vesact_predictor_l4_esact_predictor.h"
 #include "Vesact_predictor_minilm.h"
@@ -24,6 +34,8 @@
 #include "golden/layer.h"
 #include "golden/report.h"
 #include "golden/synthetic.h"
+#include "sim/attn_driver.h"
+#include "sim/gemm_driver.h"
 #include "sim/predictor_driver.h"
 
 namespace esact {
@@ -85,6 +97,91 @@ PredictorBench RunPredictor(const std::string& name, const std::string& model,
   return b;
 }
 
+// One engine run, dense or with the SPLS row / key lists of the layer's decision.
+struct EngineBench {
+  std::string engine, shape, mode, what;
+  bool pass = false;
+  uint64_t cycles = 0;
+  uint64_t macs = 0;  // useful MACs executed
+  int pes = 0;        // MAC units of the configuration
+  double seconds = 0;
+  double Utilization() const { return cycles ? double(macs) / (double(pes) * cycles) : 0.0; }
+};
+
+bool HarnessClean() { return !::testing::UnitTest::GetInstance()->ad_hoc_test_result().Failed(); }
+
+// esact_gemm on the output projection (ctx W_O): every valid row (dense) or the token
+// anchors of the SPLS decision (a reused token takes its anchor's row).
+template <class Model, class Params>
+EngineBench RunGemmBench(const std::string& shape, const std::string& mode, const LayerParams& p,
+                         const LayerResult& r, int n_valid) {
+  std::vector<int> rows;
+  for (int i = 0; i < n_valid; ++i) {
+    if (r.decision.token_anchor[i] == i) rows.push_back(i);
+  }
+  EngineBench b{"esact_gemm", shape, mode, fmt::format("output projection, {} rows", rows.size())};
+  sim::GemmDriver<Model, Params> driver(/*seed=*/1, /*wave_path=*/"");
+  const auto start = std::chrono::steady_clock::now();
+  const sim::GemmResult g = driver.RunGemm(r.ctx, p.o, rows, sim::GemmStalls{}, /*seed=*/1);
+  b.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  b.pass = g.done && g.err_code == 0 && g.y == LinearRows(r.ctx, p.o, rows) && driver.Finish() &&
+           HarnessClean();
+  b.cycles = g.cycles;
+  b.macs = g.macs;
+  b.pes = Params::Rows * Params::Cols;
+  return b;
+}
+
+// esact_attn on every head: the anchors over their key lists (all valid keys when dense).
+template <class Model, class Params>
+EngineBench RunAttnBench(const std::string& shape, const std::string& mode, const LayerParams& p,
+                         const LayerResult& r, int n_valid) {
+  EngineBench b{"esact_attn", shape, mode, "scores, softmax and P.V of every head"};
+  sim::AttnDriver<Model, Params> driver(/*seed=*/1, /*wave_path=*/"");
+  const auto start = std::chrono::steady_clock::now();
+  const sim::AttnLayerResult a = sim::RunLayerHeads(driver, p, r, n_valid, sim::AttnStalls{}, 1);
+  b.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  b.pass = a.ok && a.ctx == r.ctx && driver.Finish() && HarnessClean();
+  b.cycles = a.cycles;
+  b.macs = a.macs;
+  b.pes = Params::Lanes;
+  return b;
+}
+
+template <class GemmModel, class GemmParams, class AttnModel, class AttnParams>
+void RunEngines(const std::string& shape, const SyntheticSpec& spec,
+                std::vector<EngineBench>* out) {
+  const LayerFile f = MakeSyntheticLayer(spec).file;
+  SplsConfig dense_cfg = f.spls;
+  dense_cfg.enabled = false;
+  const LayerResult dense = RunLayer(f.params, f.x, f.n_valid, dense_cfg);
+  const LayerResult spls = RunLayer(f.params, f.x, f.n_valid, f.spls);
+  for (const auto& [mode, r] : {std::pair<std::string, const LayerResult&>{"dense", dense},
+                                std::pair<std::string, const LayerResult&>{"spls", spls}}) {
+    out->push_back(RunGemmBench<GemmModel, GemmParams>(shape, mode, f.params, r, f.n_valid));
+    out->push_back(RunAttnBench<AttnModel, AttnParams>(shape, mode, f.params, r, f.n_valid));
+  }
+}
+
+void PrintEngines(const std::vector<EngineBench>& benches) {
+  fmt::print("\n== compute engines: dense and with the SPLS lists (no stalls) ==\n");
+  fmt::print("{:<11} {:<7} {:<6} {:>10} {:>12} {:>6} {:>8} {:>11} {:>6}  {}\n", "engine", "shape",
+             "mode", "cycles", "MACs", "util", "speedup", "sim cyc/s", "golden", "work");
+  for (const EngineBench& b : benches) {
+    // Speedup of this SPLS run over the dense run of the same engine and shape.
+    std::string speedup = "";
+    for (const EngineBench& d : benches) {
+      if (b.mode == "spls" && d.mode == "dense" && d.engine == b.engine && d.shape == b.shape) {
+        speedup = fmt::format("{:.2f}x", double(d.cycles) / double(b.cycles));
+      }
+    }
+    fmt::print("{:<11} {:<7} {:<6} {:>10} {:>12} {:>5.1f}% {:>8} {:>11.0f} {:>6}  {}\n", b.engine,
+               b.shape, b.mode, b.cycles, b.macs, 100.0 * b.Utilization(), speedup,
+               b.seconds > 0 ? b.cycles / b.seconds : 0.0, b.pass ? "PASS" : "FAIL", b.what);
+  }
+  fmt::print("util: useful MACs / (MAC units x cycles); esact_attn has Lanes MAC units\n");
+}
+
 void Print(const std::vector<PredictorBench>& benches) {
   fmt::print("== esact_predictor: cycles and shift-add work (no stalls) ==\n");
   fmt::print("{:<8} {:>5} {:>4} {:>3} {:>4} {:>3} {:>10} {:>11} {:>12} {:>9} {:>11} {:>6}\n",
@@ -102,7 +199,8 @@ void Print(const std::vector<PredictorBench>& benches) {
   fmt::print("products: HLog products of Q~, K~ and the PAM, each at most two shift-adds\n");
 }
 
-void WriteJson(const std::vector<PredictorBench>& benches, const std::string& path) {
+void WriteJson(const std::vector<PredictorBench>& benches, const std::vector<EngineBench>& engines,
+               const std::string& path) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::string out = "{\n  \"predictor\": [\n";
   for (size_t i = 0; i < benches.size(); ++i) {
@@ -120,6 +218,17 @@ void WriteJson(const std::vector<PredictorBench>& benches, const std::string& pa
         b.pass ? "true" : "false", b.cycles, double(b.cycles) / b.n_heads, heads, b.products,
         b.cycles ? double(b.products) / b.cycles : 0.0, b.seconds > 0 ? b.cycles / b.seconds : 0.0,
         i + 1 < benches.size() ? "," : "");
+  }
+  out += "  ],\n  \"engines\": [\n";
+  for (size_t i = 0; i < engines.size(); ++i) {
+    const EngineBench& b = engines[i];
+    out += fmt::format(
+        "    {{\"engine\": \"{}\", \"shape\": \"{}\", \"mode\": \"{}\", \"pass\": {}, "
+        "\"cycles\": {}, \"macs\": {}, \"mac_units\": {}, \"utilization\": {:.4f}, "
+        "\"sim_cycles_per_s\": {:.0f}}}{}\n",
+        b.engine, b.shape, b.mode, b.pass ? "true" : "false", b.cycles, b.macs, b.pes,
+        b.Utilization(), b.seconds > 0 ? b.cycles / b.seconds : 0.0,
+        i + 1 < engines.size() ? "," : "");
   }
   out += "  ]\n}\n";
   std::ofstream(path) << out;
@@ -145,11 +254,20 @@ int Main(int argc, char** argv) {
   benches.push_back(RunPredictor<Vesact_predictor_minilm, Vesact_predictor_minilm_esact_predictor>(
       "minilm", "Vesact_predictor_minilm", BenchSpec(384, 12, 128)));
   Print(benches);
-  WriteJson(benches, json);
-  for (const PredictorBench& b : benches) {
-    if (!b.pass) return 1;
-  }
-  return 0;
+
+  std::vector<EngineBench> engines;
+  fmt::print("\nrunning the engines on the small shape...\n");
+  RunEngines<Vesact_gemm_r4c4, Vesact_gemm_r4c4_esact_gemm, Vesact_attn_n32_l8,
+             Vesact_attn_n32_l8_esact_attn>("small", BenchSpec(32, 2, 16), &engines);
+  fmt::print("running the engines on the MiniLM shape (minutes)...\n");
+  RunEngines<Vesact_gemm_minilm, Vesact_gemm_minilm_esact_gemm, Vesact_attn_minilm,
+             Vesact_attn_minilm_esact_attn>("minilm", BenchSpec(384, 12, 128), &engines);
+  PrintEngines(engines);
+  WriteJson(benches, engines, json);
+  bool pass = true;
+  for (const PredictorBench& b : benches) pass = pass && b.pass;
+  for (const EngineBench& b : engines) pass = pass && b.pass;
+  return pass ? 0 : 1;
 }
 
 }  // namespace
