@@ -33,8 +33,9 @@ done
 fails=0
 runs=0
 
-# synth_one <name> <top> [<Param>=<value> ...]
-synth_one() {
+# synth_run <name> <top> [<Param>=<value> ...]: the Yosys run; its exit code goes to
+# <name>.rc, so that runs can go in parallel and be reported in order afterwards.
+synth_run() {
   local name=$1 top=$2
   shift 2
   local chparams="" p
@@ -51,9 +52,19 @@ $mulcheck
 synth -top $top;
 check -assert;
 tee -q -o $stat stat -top $top"
-  local rc=0 why=()
+  local rc=0
   rm -f "$stat"
   "$YOSYS" -q -l "$log" -p "$script" >/dev/null 2>&1 || rc=$?
+  echo "$rc" >"$LOG_DIR/$name.rc"
+}
+
+# synth_report <name> <top> [<Param>=<value> ...]: checks one finished run and prints its line.
+synth_report() {
+  local name=$1 top=$2
+  shift 2
+  local log="$LOG_DIR/$name.log" stat="$LOG_DIR/$name.stat"
+  local rc why=()
+  rc=$(cat "$LOG_DIR/$name.rc")
   runs=$((runs + 1))
   [[ $rc -eq 0 ]] || why+=("yosys exit $rc")
 
@@ -92,7 +103,10 @@ tee -q -o $stat stat -top $top"
   fi
 }
 
+# Yosys runs JOBS at a time (default 2, the machine's cores).
+JOBS=${JOBS:-2}
 skipped=0
+configs=()
 while read -r prefix top params; do
   [[ -z ${prefix:-} || $prefix == \#* ]] && continue
   # A line whose comment is '# model-only' is a Verilated model only (rtl/tops.txt).
@@ -101,10 +115,19 @@ while read -r prefix top params; do
     printf 'synth skip  %-24s %-20s (model-only in rtl/tops.txt)\n' "$prefix" "$top"
     continue
   fi
-  params=${params%%#*}
-  # shellcheck disable=SC2086  # params is a space-separated list on purpose
-  synth_one "$prefix" "$top" $params
+  configs+=("$prefix $top ${params%%#*}")
 done <"$RTL/tops.txt"
+
+for c in "${configs[@]}"; do
+  while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do wait -n || true; done
+  # shellcheck disable=SC2086  # a configuration is a space-separated list on purpose
+  synth_run $c &
+done
+wait
+for c in "${configs[@]}"; do
+  # shellcheck disable=SC2086
+  synth_report $c
+done
 
 if [[ $fails -ne 0 ]]; then
   echo "synth: $fails of $runs configurations FAILED (logs in $LOG_DIR/)"
