@@ -5,8 +5,9 @@
 // decision agrees, then prints cycles per head, HLog products (shift-add operations),
 // products per cycle against the array's Lanes, and the simulation speed. Then the compute
 // engines run the same layer dense and with the SPLS lists (esact_gemm on the output
-// projection, esact_attn on every head), checked against the golden layer: cycles,
-// utilization, SPLS speedup. The numbers go to build/bench/results.json (or --json FILE).
+// projection, esact_attn on every head; esact_vec on LayerNorm 1, which SPLS never
+// skips), checked against the golden layer: cycles, utilization, SPLS speedup. The numbers go to
+// build/bench/results.json (or --json FILE).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -31,12 +32,17 @@
 #include "Vesact_predictor_l4_esact_predictor.h"
 #include "Vesact_predictor_minilm.h"
 #include "Vesact_predictor_minilm_esact_predictor.h"
+#include "Vesact_vec_l4.h"
+#include "Vesact_vec_l4_esact_vec.h"
+#include "Vesact_vec_minilm.h"
+#include "Vesact_vec_minilm_esact_vec.h"
 #include "golden/layer.h"
 #include "golden/report.h"
 #include "golden/synthetic.h"
 #include "sim/attn_driver.h"
 #include "sim/gemm_driver.h"
 #include "sim/predictor_driver.h"
+#include "sim/vec_driver.h"
 
 namespace esact {
 namespace {
@@ -148,7 +154,34 @@ EngineBench RunAttnBench(const std::string& shape, const std::string& mode, cons
   return b;
 }
 
-template <class GemmModel, class GemmParams, class AttnModel, class AttnParams>
+// The first n rows of m.
+Matrix<int8_t> TopRows(const Matrix<int8_t>& m, int n) {
+  Matrix<int8_t> out(n, m.cols);
+  std::copy(m.data.begin(), m.data.begin() + static_cast<size_t>(n) * m.cols, out.data.begin());
+  return out;
+}
+
+// esact_vec on LN1 of every valid row, h = LN(x + a), gamma and beta loaded in the run.
+// LayerNorm is never skipped (a token keeps its own residual path), so there is no SPLS
+// variant.
+template <class Model, class Params>
+EngineBench RunVecBench(const std::string& shape, const LayerFile& f, const LayerResult& r) {
+  EngineBench b{"esact_vec", shape, "dense", "residual LayerNorm 1 of every valid row"};
+  sim::VecDriver<Model, Params> driver(/*seed=*/1, /*wave_path=*/"");
+  const auto start = std::chrono::steady_clock::now();
+  const sim::VecResult v = driver.RunLayerNorm(TopRows(f.x, f.n_valid), TopRows(r.attn, f.n_valid),
+                                               f.params.ln1, /*load=*/true, sim::VecStalls{}, 1);
+  b.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  b.pass = v.done && v.err_code == 0 && v.y == TopRows(r.h, f.n_valid) && driver.Finish() &&
+           HarnessClean();
+  b.cycles = v.cycles;
+  b.macs = 0;  // not a MAC engine: utilization is not reported
+  b.pes = Params::Lanes;
+  return b;
+}
+
+template <class GemmModel, class GemmParams, class AttnModel, class AttnParams, class VecModel,
+          class VecParams>
 void RunEngines(const std::string& shape, const SyntheticSpec& spec,
                 std::vector<EngineBench>* out) {
   const LayerFile f = MakeSyntheticLayer(spec).file;
@@ -161,6 +194,7 @@ void RunEngines(const std::string& shape, const SyntheticSpec& spec,
     out->push_back(RunGemmBench<GemmModel, GemmParams>(shape, mode, f.params, r, f.n_valid));
     out->push_back(RunAttnBench<AttnModel, AttnParams>(shape, mode, f.params, r, f.n_valid));
   }
+  out->push_back(RunVecBench<VecModel, VecParams>(shape, f, dense));
 }
 
 void PrintEngines(const std::vector<EngineBench>& benches) {
@@ -179,7 +213,9 @@ void PrintEngines(const std::vector<EngineBench>& benches) {
                b.shape, b.mode, b.cycles, b.macs, 100.0 * b.Utilization(), speedup,
                b.seconds > 0 ? b.cycles / b.seconds : 0.0, b.pass ? "PASS" : "FAIL", b.what);
   }
-  fmt::print("util: useful MACs / (MAC units x cycles); esact_attn has Lanes MAC units\n");
+  fmt::print(
+      "util: useful MACs / (MAC units x cycles); esact_attn has Lanes MAC units; "
+      "esact_vec is not a MAC engine\n");
 }
 
 void Print(const std::vector<PredictorBench>& benches) {
@@ -258,10 +294,12 @@ int Main(int argc, char** argv) {
   std::vector<EngineBench> engines;
   fmt::print("\nrunning the engines on the small shape...\n");
   RunEngines<Vesact_gemm_r4c4, Vesact_gemm_r4c4_esact_gemm, Vesact_attn_n32_l8,
-             Vesact_attn_n32_l8_esact_attn>("small", BenchSpec(32, 2, 16), &engines);
+             Vesact_attn_n32_l8_esact_attn, Vesact_vec_l4, Vesact_vec_l4_esact_vec>(
+      "small", BenchSpec(32, 2, 16), &engines);
   fmt::print("running the engines on the MiniLM shape (minutes)...\n");
   RunEngines<Vesact_gemm_minilm, Vesact_gemm_minilm_esact_gemm, Vesact_attn_minilm,
-             Vesact_attn_minilm_esact_attn>("minilm", BenchSpec(384, 12, 128), &engines);
+             Vesact_attn_minilm_esact_attn, Vesact_vec_minilm, Vesact_vec_minilm_esact_vec>(
+      "minilm", BenchSpec(384, 12, 128), &engines);
   PrintEngines(engines);
   WriteJson(benches, engines, json);
   bool pass = true;
