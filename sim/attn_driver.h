@@ -385,14 +385,7 @@ class AttnDriver {
   }
 
   // Junk on the data lines while not valid: the unit must not depend on it.
-  Bits Junk(int width) {
-    Bits b(width);
-    for (size_t i = 0; i < b.n_words(); ++i) b.set_word(i, static_cast<uint32_t>(junk_()));
-    if (width % 32 != 0) {
-      b.set_word(b.n_words() - 1, b.word(b.n_words() - 1) & ((1u << (width % 32)) - 1));
-    }
-    return b;
-  }
+  Bits Junk(int width) { return RandomBits(junk_, width); }
 
   Harness<Model> h_;
   std::mt19937_64 junk_;

@@ -332,14 +332,7 @@ class GemmDriver {
   }
 
   // Junk on the data lines while not valid: the unit must not depend on it.
-  Bits Junk(int width) {
-    Bits b(width);
-    for (size_t i = 0; i < b.n_words(); ++i) b.set_word(i, static_cast<uint32_t>(junk_()));
-    if (width % 32 != 0) {
-      b.set_word(b.n_words() - 1, b.word(b.n_words() - 1) & ((1u << (width % 32)) - 1));
-    }
-    return b;
-  }
+  Bits Junk(int width) { return RandomBits(junk_, width); }
 
   // Y from the output beats, and the first beat out of the documented order: per row tile,
   // per column tile, the tile's rows in list order; lanes of columns >= N are zero.

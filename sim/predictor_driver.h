@@ -73,6 +73,16 @@ class Bits {
   std::vector<uint32_t> words_;
 };
 
+// A random bit vector of `width` bits (the bits above width are 0).
+inline Bits RandomBits(std::mt19937_64& rng, int width) {
+  Bits b(width);
+  for (size_t i = 0; i < b.n_words(); ++i) b.set_word(i, static_cast<uint32_t>(rng()));
+  if (width % 32 != 0) {
+    b.set_word(b.n_words() - 1, b.word(b.n_words() - 1) & ((1u << (width % 32)) - 1));
+  }
+  return b;
+}
+
 // Verilator maps a port of up to 8/16/32/64 bits to CData/SData/IData/QData and a wider
 // one to VlWide<N>; these write and read either kind.
 template <class T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
@@ -363,14 +373,7 @@ class PredictorDriver {
   }
 
   // Junk on the data lines while not valid: the unit must not depend on it.
-  Bits Junk(int width) {
-    Bits b(width);
-    for (size_t i = 0; i < b.n_words(); ++i) b.set_word(i, static_cast<uint32_t>(junk_()));
-    if (width % 32 != 0) {
-      b.set_word(b.n_words() - 1, b.word(b.n_words() - 1) & ((1u << (width % 32)) - 1));
-    }
-    return b;
-  }
+  Bits Junk(int width) { return RandomBits(junk_, width); }
 
   static IndexSet MaskToSet(const Bits& m, int n_tokens, std::string* problem) {
     IndexSet s;

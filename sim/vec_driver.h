@@ -415,14 +415,7 @@ class VecDriver {
   }
 
   // Junk on the data lines while not valid and in unused lanes: the unit must ignore it.
-  Bits Junk(int width) {
-    Bits b(width);
-    for (size_t i = 0; i < b.n_words(); ++i) b.set_word(i, static_cast<uint32_t>(junk_()));
-    if (width % 32 != 0) {
-      b.set_word(b.n_words() - 1, b.word(b.n_words() - 1) & ((1u << (width % 32)) - 1));
-    }
-    return b;
-  }
+  Bits Junk(int width) { return RandomBits(junk_, width); }
 
   // Output rows from the beats, and the first beat out of the promised shape.
   static void Assemble(const VecCfg& c, VecResult* r) {
