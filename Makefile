@@ -4,11 +4,12 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 WAVE := $(BUILD)/waves/esact-sim.fst
 
-.PHONY: all deps configure build test sim bench minilm lint synth wave format clean
+.PHONY: all deps configure build test sim bench minilm eval lint synth wave format clean
 
 all: build
 
-# System tools (apt), then the Python packages the MiniLM export needs (pip, into .venv/).
+# System tools (apt), then the Python packages the MiniLM export and the eval figures need
+# (pip, into .venv/).
 deps:
 	@scripts/install-deps.sh
 	@scripts/install-py-deps.sh
@@ -36,6 +37,13 @@ bench: build
 minilm: build
 	@$(BUILD)/esact-minilm export-layer --network $(BUILD)/minilm/all-minilm-l6-v2.esn \
 	  --out $(BUILD)/minilm/layer0.esl
+
+# all-MiniLM-L6-v2 on Debian package descriptions: quality against computation removed for
+# SPLS, Sanger-style and SpAtten-style; results.json, pareto.png, pam.png (docs/eval.md).
+eval: build
+	@$(BUILD)/esact-eval --network $(BUILD)/minilm/all-minilm-l6-v2.esn --out $(BUILD)/eval
+	@.venv/bin/python scripts/eval/plot.py --results $(BUILD)/eval/results.json \
+	  --pam $(BUILD)/eval/pam.json --out $(BUILD)/eval
 
 lint: deps
 	@BUILD=$(BUILD) scripts/lint.sh

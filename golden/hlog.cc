@@ -79,9 +79,9 @@ HlogCode HlogEncode(int value, int bits, HlogRound round) {
 }
 
 int HlogDecode(HlogCode code) {
+  if (HlogNeverProduced(code)) ThrowNeverProduced(code);
   const int e = Exponent(code);
   const int h = Half(code);
-  if (code >> kHlogCodeBits != 0 || (e == kExpMask && h == 1)) ThrowNeverProduced(code);
   if (e == 0 && h == 1) return 0;
   const int mag = LevelValue(e, h);
   return Negative(code) ? -mag : mag;
@@ -125,6 +125,20 @@ int32_t HlogDot(const HlogCode* a, int stride_a, const HlogCode* b, int stride_b
   for (int i = 0; i < n; ++i)
     acc += HlogProductValue(HlogMultiply(a[i * stride_a], b[i * stride_b]));
   return acc;
+}
+
+const HlogProductTable& HlogProductValues() {
+  static const HlogProductTable table = [] {
+    HlogProductTable t{};
+    for (int a = 0; a < kHlogNumCodes; ++a) {
+      for (int b = 0; b < kHlogNumCodes; ++b) {
+        if (HlogNeverProduced(a) || HlogNeverProduced(b)) continue;  // stays 0
+        t[a][b] = HlogProductValue(HlogMultiply(a, b));
+      }
+    }
+    return t;
+  }();
+  return table;
 }
 
 }  // namespace esact

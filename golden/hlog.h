@@ -14,6 +14,7 @@
 // i.e. the lowest exponent 8-n carries no half step and the top level is 128.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 namespace esact {
@@ -39,9 +40,17 @@ constexpr HlogCode kHlogZero = 0x01;    // e = 0, h = 1
 // an out-of-range value or bit-width.
 HlogCode HlogEncode(int value, int bits, HlogRound round);
 
+// True for a code that HlogEncode never produces for any width: >= 2^kHlogCodeBits, or
+// e = 7 with h = 1 (0x0F, 0x1F, which would be +-192).
+constexpr bool HlogNeverProduced(HlogCode code) {
+  constexpr int kExpMax = (1 << kHlogExpBits) - 1;
+  const int e = (code >> kHlogExpLsb) & kExpMax;
+  const int h = (code >> kHlogHalfBit) & 1;
+  return code >> kHlogCodeBits != 0 || (e == kExpMax && h == 1);
+}
+
 // Signed integer value of a code (in the int8 magnitude domain); 0x11 (negative zero)
-// decodes to 0. Throws std::invalid_argument on a code that HlogEncode never produces for
-// any width: >= 2^kHlogCodeBits, or e = 7 with h = 1 (0x0F, 0x1F, which would be +-192).
+// decodes to 0. Throws std::invalid_argument on a code HlogNeverProduced names.
 int HlogDecode(HlogCode code);
 
 // The product of two HLog values has at most two set bits:
@@ -58,7 +67,16 @@ HlogProduct HlogMultiply(HlogCode a, HlogCode b);
 // sign * (1 << shift[0] + 1 << shift[1]), the value one shift-add term pair contributes.
 int32_t HlogProductValue(const HlogProduct& p);
 
-// Shift-add dot product of two code vectors (a[i * stride_a] . b[i * stride_b]).
+// Shift-add dot product of two code vectors (a[i * stride_a] . b[i * stride_b]): the
+// reference rule of the predictor's products.
 int32_t HlogDot(const HlogCode* a, int stride_a, const HlogCode* b, int stride_b, int n);
+
+// Every product value by code pair: table[a][b] = HlogProductValue(HlogMultiply(a, b)),
+// and 0 in the rows and columns of the two 5-bit codes HlogNeverProduced names. Built once
+// from that rule, so that the predictor's loops (PredictProject, PredictPam) look a
+// product up instead of re-deriving it; they reject such codes first, as HlogDot does.
+constexpr int kHlogNumCodes = 1 << kHlogCodeBits;
+using HlogProductTable = std::array<std::array<int32_t, kHlogNumCodes>, kHlogNumCodes>;
+const HlogProductTable& HlogProductValues();
 
 }  // namespace esact

@@ -70,6 +70,11 @@ FieldProblem CheckLn(const std::string& name, const LnParams& ln, Dim d) {
   return CheckRequant(name + ".rq", ln.rq);
 }
 
+FieldProblem CheckResidual(const std::string& name, const ResidualScale& rs) {
+  if (auto e = CheckRange(name + ".mult_a", rs.mult_a, 0, kResidualMaxMult)) return e;
+  return CheckRange(name + ".mult_b", rs.mult_b, 0, kResidualMaxMult);
+}
+
 FieldProblem CheckScale(const std::string& name, float scale) {
   if (std::isfinite(scale) && scale > 0.0f) return {};
   return {name, fmt::format("{} is not a finite positive scale", scale)};
@@ -223,6 +228,8 @@ int64_t DenseAttentionOps(const LayerParams& p, int n_valid) {
   return int64_t{p.n_heads} * n_valid * n_valid * p.d_head();
 }
 
+}  // namespace
+
 void CountDenseOps(const LayerParams& p, int n_valid, OpCounts& ops) {
   const int64_t n = n_valid;
   const int64_t d = p.d_model;
@@ -232,6 +239,8 @@ void CountDenseOps(const LayerParams& p, int n_valid, OpCounts& ops) {
   ops.dense[kCompFfn1] = n * d * p.d_ff;
   ops.dense[kCompFfn2] = n * d * p.d_ff;
 }
+
+namespace {
 
 // HLog products of the predictor: the Q^ and K^ projections plus every head's PAM.
 int64_t PredictorOps(const LayerParams& p, int n_valid) {
@@ -248,12 +257,16 @@ struct FloatTrace {
 
 Matrix<float> FloatLinearRows(const Matrix<float>& x, const FloatLinear& lin, int n_valid) {
   Matrix<float> out(x.rows, lin.w.cols);
+  // Row-major walk of W (k outer): the inner loop runs over contiguous memory.
+  std::vector<double> acc(lin.w.cols);
   for (int i = 0; i < n_valid; ++i) {
-    for (int c = 0; c < lin.w.cols; ++c) {
-      double acc = lin.bias[c];
-      for (int k = 0; k < lin.w.rows; ++k) acc += double{x.at(i, k)} * lin.w.at(k, c);
-      out.at(i, c) = static_cast<float>(acc);
+    acc.assign(lin.bias.begin(), lin.bias.end());
+    for (int k = 0; k < lin.w.rows; ++k) {
+      const double xk = x.at(i, k);
+      const float* w = lin.w.row(k);
+      for (int c = 0; c < lin.w.cols; ++c) acc[c] += xk * w[c];
     }
+    for (int c = 0; c < lin.w.cols; ++c) out.at(i, c) = static_cast<float>(acc[c]);
   }
   return out;
 }
@@ -376,12 +389,54 @@ LnParams QuantizeLn(const std::vector<float>& gamma, const std::vector<float>& b
   return ln;
 }
 
-// Smallest shift that brings the calibrated predicted projection into HLog range (<= 128).
-int PredictorShift(const Matrix<HlogCode>& x_hat, const Matrix<int8_t>& w, int n_valid) {
+// The scale of the second operand b of a residual LayerNorm LN(a + b): b is clipped where
+// that serves the LayerNorm's output. Candidates run from the max-abs scale down to 1/8 of
+// it in steps of 1/32; the one whose LN(a + quantized b) comes closest (squared error over
+// the calibration rows) to LN(a + b) wins. Why: the FFN output of real BERT-style layers
+// has rare outliers 5 to 10 times its bulk; the max-abs scale leaves the bulk a few levels
+// (docs/spls.md, section 8).
+double ResidualOperandScale(const std::vector<FloatTrace>& traces,
+                            const std::vector<CalibrationInput>& calib,
+                            Matrix<float> FloatTrace::*a, Matrix<float> FloatTrace::*b,
+                            const std::vector<float>& gamma, const std::vector<float>& beta,
+                            float eps, double s_max) {
+  constexpr int kSteps = 32;
+  double best = s_max;
+  double best_err = -1.0;
+  for (int step = kSteps; step >= kSteps / 8; --step) {
+    const double s = s_max * step / kSteps;
+    double err = 0.0;
+    for (size_t i = 0; i < calib.size(); ++i) {
+      const FloatTrace& t = traces[i];
+      const int n = calib[i].n_valid;
+      const Matrix<float> b_q =
+          DequantizeTensor(QuantizeTensor(t.*b, static_cast<float>(s)), static_cast<float>(s));
+      const Matrix<float> got = FloatResidualLayerNorm(t.*a, b_q, gamma, beta, eps, n);
+      const Matrix<float> want = FloatResidualLayerNorm(t.*a, t.*b, gamma, beta, eps, n);
+      for (size_t e = 0; e < static_cast<size_t>(n) * got.cols; ++e) {
+        const double diff = double{got.data[e]} - want.data[e];
+        err += diff * diff;
+      }
+    }
+    if (best_err < 0.0 || err < best_err) {
+      best_err = err;
+      best = s;
+    }
+  }
+  return best;
+}
+
+// Smallest shift that brings the calibrated predicted projection (bias included) into HLog
+// range (<= 128).
+int PredictorShift(const Matrix<HlogCode>& x_hat, const QuantLinear& lin, int n_valid) {
   const Matrix<int32_t> proj =
-      PredictProject(x_hat, HlogQuantMatrix(w, kHlogMaxBits, HlogRound::kTowardZero), n_valid);
+      PredictProject(x_hat, HlogQuantMatrix(lin.w, kHlogMaxBits, HlogRound::kTowardZero), n_valid);
   int64_t m = 0;
-  for (int32_t v : proj.data) m = std::max(m, std::abs(int64_t{v}));
+  for (int i = 0; i < n_valid; ++i) {
+    for (int c = 0; c < proj.cols; ++c) {
+      m = std::max(m, std::abs(int64_t{proj.at(i, c)} + lin.bias[c]));
+    }
+  }
   int shift = 0;
   while ((m >> shift) > kHlogMaxMagnitude) ++shift;
   return shift;
@@ -397,6 +452,8 @@ PredictorWeights MakePredictorWeights(const LayerParams& p, const SplsConfig& cf
   w.w_k_hat = HlogQuantMatrix(p.k.w, cfg.hlog_bits, cfg.round);
   w.q_shift = p.pred_q_shift;
   w.k_shift = p.pred_k_shift;
+  w.q_bias = p.q.bias;
+  w.k_bias = p.k.bias;
   return w;
 }
 
@@ -440,6 +497,7 @@ FieldProblem CheckLayerParams(const LayerParams& p, int n_tokens, int n_valid) {
         CheckLinear("params.v", p.v, d, d), CheckLinear("params.o", p.o, d, d),
         CheckLinear("params.ffn1", p.ffn1, d, d_ff), CheckLinear("params.ffn2", p.ffn2, d_ff, d),
         CheckRequant("params.softmax_rq", p.softmax_rq), CheckRequant("params.ctx_rq", p.ctx_rq),
+        CheckResidual("params.res1", p.res1), CheckResidual("params.res2", p.res2),
         CheckLn("params.ln1", p.ln1, d), CheckLn("params.ln2", p.ln2, d),
         CheckRange("params.pred_q_shift", p.pred_q_shift, 0, kPredMaxShift),
         CheckRange("params.pred_k_shift", p.pred_k_shift, 0, kPredMaxShift),
@@ -498,10 +556,10 @@ LayerResult RunLayerWithDecision(const LayerParams& p, const Matrix<int8_t>& x, 
   for (int head = 0; head < p.n_heads; ++head) RunHead(p, x, n_valid, head, r);
   RunOutputProjection(p, n_valid, r);
   for (int i = 0; i < n_valid; ++i)
-    ResidualLayerNorm(x.row(i), r.attn.row(i), d, p.ln1, r.h.row(i));
+    ResidualLayerNorm(x.row(i), r.attn.row(i), d, p.res1, p.ln1, r.h.row(i));
   RunFfn(p, n_valid, ffn, r);
   for (int i = 0; i < n_valid; ++i) {
-    ResidualLayerNorm(r.h.row(i), r.ffn_out.row(i), d, p.ln2, r.y.row(i));
+    ResidualLayerNorm(r.h.row(i), r.ffn_out.row(i), d, p.res2, p.ln2, r.y.row(i));
   }
   return r;
 }
@@ -532,9 +590,15 @@ LayerParams QuantizeLayer(const FloatLayer& f, const std::vector<CalibrationInpu
   const double s_k = scale(&FloatTrace::k);
   const double s_v = scale(&FloatTrace::v);
   const double s_ctx = scale(&FloatTrace::ctx);
+  const double s_a =
+      ResidualOperandScale(traces, calib, &FloatTrace::x, &FloatTrace::attn, f.ln1_gamma,
+                           f.ln1_beta, f.ln_eps, scale(&FloatTrace::attn));
   const double s_h = scale(&FloatTrace::h);
   const double s_pre = scale(&FloatTrace::ffn_pre);
   const double s_act = scale(&FloatTrace::ffn_act);
+  const double s_f =
+      ResidualOperandScale(traces, calib, &FloatTrace::h, &FloatTrace::ffn_out, f.ln2_gamma,
+                           f.ln2_beta, f.ln_eps, scale(&FloatTrace::ffn_out));
   const double s_y = scale(&FloatTrace::y);
 
   LayerParams p;
@@ -544,9 +608,11 @@ LayerParams QuantizeLayer(const FloatLayer& f, const std::vector<CalibrationInpu
   p.q = QuantizeLinear(f.q, s_x, s_q);
   p.k = QuantizeLinear(f.k, s_x, s_k);
   p.v = QuantizeLinear(f.v, s_x, s_v);
-  p.o = QuantizeLinear(f.o, s_ctx, s_x);  // a joins the residual in the scale of x
+  p.o = QuantizeLinear(f.o, s_ctx, s_a);
   p.ffn1 = QuantizeLinear(f.ffn1, s_h, s_pre);
-  p.ffn2 = QuantizeLinear(f.ffn2, s_act, s_h);  // f joins the residual in the scale of h
+  p.ffn2 = QuantizeLinear(f.ffn2, s_act, s_f);
+  p.res1 = QuantizeResidual(s_x, s_a);
+  p.res2 = QuantizeResidual(s_h, s_f);
   // The softmax exponent is (max - s) in log2 units with kSoftmaxFracBits fraction bits.
   const double log2_e = 1.0 / std::log(2.0);
   p.softmax_rq = QuantizeMultiplier(s_q * s_k / std::sqrt(static_cast<double>(p.d_head())) *
@@ -560,8 +626,8 @@ LayerParams QuantizeLayer(const FloatLayer& f, const std::vector<CalibrationInpu
   for (const CalibrationInput& c : calib) {
     const Matrix<HlogCode> x_hat = HlogQuantMatrix(QuantizeTensor(c.x, static_cast<float>(s_x)),
                                                    kHlogMaxBits, HlogRound::kTowardZero);
-    p.pred_q_shift = std::max(p.pred_q_shift, PredictorShift(x_hat, p.q.w, c.n_valid));
-    p.pred_k_shift = std::max(p.pred_k_shift, PredictorShift(x_hat, p.k.w, c.n_valid));
+    p.pred_q_shift = std::max(p.pred_q_shift, PredictorShift(x_hat, p.q, c.n_valid));
+    p.pred_k_shift = std::max(p.pred_k_shift, PredictorShift(x_hat, p.k, c.n_valid));
   }
   p.x_scale = static_cast<float>(s_x);
   p.y_scale = static_cast<float>(s_y);

@@ -4,10 +4,10 @@
 //
 //   Q, K, V = requant(x W + b)            per head h: columns [h*dh, (h+1)*dh)
 //   ctx     = requant(softmax(Q K^T) V)   over the row's selected keys
-//   a       = requant(ctx W_O + b_O)      in the scale of x
-//   h       = LN1(x + a)                  int16 residual
-//   f       = requant(GELU(requant(h W_1 + b_1)) W_2 + b_2)   in the scale of h
-//   y       = LN2(h + f)
+//   a       = requant(ctx W_O + b_O)      its own scale
+//   h       = LN1(res1(x, a))             residual in a common wider scale (ResidualAdd)
+//   f       = requant(GELU(requant(h W_1 + b_1)) W_2 + b_2)   its own scale
+//   y       = LN2(res2(h, f))
 #pragma once
 
 #include <array>
@@ -28,8 +28,9 @@ constexpr int kMaxLayerDim = 65536;
 
 // The RTL accumulates a linear layer in int32. Every int8 x int8 product has magnitude
 // <= 2^14, so every QuantLinear keeps |bias| + 2^14 * in_features < 2^31; then no sum of
-// the bias and in_features products can leave int32. (The golden model accumulates in
-// int64, which is exact either way.)
+// the bias and in_features products can leave int32. (The golden model adds the bias in
+// int64 to the products' int32 sum, exact for in_features <= kMaxLayerDim, so it is exact
+// either way.)
 constexpr int64_t kInt8ProductMax = int64_t{1} << 14;
 constexpr int64_t kLinearAccLimit = int64_t{1} << 31;  // exclusive bound on |accumulator|
 // The largest |bias| a linear layer with in_features inputs may hold: 2^31 - 1 - 2^14 * in.
@@ -50,6 +51,7 @@ struct LayerParams {
   QuantLinear q, k, v, o, ffn1, ffn2;
   Requant softmax_rq;  // (max - score) -> softmax exponent (kSoftmaxFracBits frac bits of log2)
   Requant ctx_rq;      // sum_j p_j * V_j -> int8 context
+  ResidualScale res1, res2;  // x + a and h + f
   LnParams ln1, ln2;
   GeluLut gelu_lut{};
   int pred_q_shift = 0;  // power-of-two rescale of the predicted Q^ (D1)
@@ -83,6 +85,9 @@ struct OpCounts {
   int64_t ExecutedTotal() const;
   double RemovedFraction() const;  // 1 - executed / dense (predictor not included)
 };
+
+// Fills ops.dense: the MACs of the dense layer on n_valid rows.
+void CountDenseOps(const LayerParams& p, int n_valid, OpCounts& ops);
 
 // Every intermediate the engines produce, n_tokens rows each. Entries a run does not
 // compute (skipped rows or columns, padded rows) are zero, except where the layer takes
@@ -127,8 +132,8 @@ LayerResult RunLayerWithDecision(const LayerParams& p, const Matrix<int8_t>& x, 
 // params.d_ff in [1, kMaxLayerDim]; n_tokens in [1, kMaxLayerDim]; n_valid in
 // [1, n_tokens]; per linear (q, k, v, o, ffn1, ffn2) the weight shape, the bias size and
 // |bias| <= MaxLinearBias(in); every Requant with mult in [0, kRequantMaxMult] and shift in
-// [0, kRequantMaxShift]; LayerNorm gamma and beta of d_model entries; predictor shifts in
-// [0, kPredMaxShift]; x_scale and y_scale finite and positive.
+// [0, kRequantMaxShift]; residual mults in [0, kResidualMaxMult]; LayerNorm gamma and beta of
+// d_model entries; predictor shifts in [0, kPredMaxShift]; x_scale and y_scale finite and positive.
 FieldProblem CheckLayerParams(const LayerParams& p, int n_tokens, int n_valid);
 // CheckLayerParams, then CheckSplsConfig(cfg, n_tokens) (spls.h).
 FieldProblem CheckLayer(const LayerParams& p, int n_tokens, int n_valid, const SplsConfig& cfg);
@@ -159,7 +164,9 @@ struct FloatLayer {
 Matrix<float> RunLayerFloat(const FloatLayer& f, const Matrix<float>& x, int n_valid);
 
 // Post-training quantization: symmetric per-tensor scales calibrated by running the
-// floating-point layer on calib_x (n_valid rows), int8 weights, int32 biases (clamped to
+// floating-point layer on calib_x (n_valid rows) (max-abs, except the residual operands a
+// and f, clipped where that brings their LayerNorm output closer; docs/spls.md section 8),
+// residual scales, int8 weights, int32 biases (clamped to
 // +-MaxLinearBias(in)), Requant factors, LN params, GELU LUT and the predictor's
 // power-of-two shifts (calibrated at 8 bits, toward zero).
 LayerParams QuantizeLayer(const FloatLayer& f, const Matrix<float>& calib_x, int n_valid);

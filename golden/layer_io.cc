@@ -22,7 +22,7 @@ namespace {
 static_assert(std::is_same<int, int32_t>::value, "the layer format assumes a 32-bit int");
 
 constexpr std::array<char, 8> kMagic = {'E', 'S', 'A', 'C', 'T', 'L', 'Y', 'R'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr size_t kCrcBytes = 4;
 // The enum codes on disk; the maxima follow the last enumerator of each enum.
 constexpr uint8_t kMaxBoolCode = 1;
@@ -245,6 +245,10 @@ void VisitBody(Io& io, File& f) {
   VisitLinear(io, "params.ffn2", p.ffn2);
   VisitRequant(io, "params.softmax_rq", p.softmax_rq);
   VisitRequant(io, "params.ctx_rq", p.ctx_rq);
+  io.I32("params.res1.mult_a", p.res1.mult_a);
+  io.I32("params.res1.mult_b", p.res1.mult_b);
+  io.I32("params.res2.mult_a", p.res2.mult_a);
+  io.I32("params.res2.mult_b", p.res2.mult_b);
   VisitLn(io, "params.ln1", p.ln1);
   VisitLn(io, "params.ln2", p.ln2);
   io.Fixed("params.gelu_lut", p.gelu_lut);

@@ -129,19 +129,37 @@ uint64_t Isqrt(uint64_t v) {
   return root;
 }
 
-void IntLayerNorm(const int16_t* r, int d, const LnParams& ln, int8_t* y) {
-  int64_t sum = 0;
-  for (int i = 0; i < d; ++i) sum += r[i];
-  std::vector<int64_t> c(d);
-  uint64_t sum_sq = 0;
-  for (int i = 0; i < d; ++i) {
-    c[i] = int64_t{r[i]} * d - sum;
-    sum_sq += static_cast<uint64_t>(c[i] * c[i]);
+int16_t ResidualAdd(int8_t a, int8_t b, ResidualScale rs) {
+  return static_cast<int16_t>(
+      RoundShift(int64_t{a} * rs.mult_a + int64_t{b} * rs.mult_b, kResidualShift));
+}
+
+ResidualScale QuantizeResidual(double s_a, double s_b) {
+  if (!(s_a > 0.0) || !(s_b > 0.0)) {
+    throw std::invalid_argument("QuantizeResidual: scales must be positive");
   }
-  const uint64_t s = std::max<uint64_t>(1, Isqrt(sum_sq / d));
+  const double s_r = std::ldexp(std::max(s_a, s_b), -kResidualFracBits);
+  const auto mult = [&](double s) {
+    return static_cast<int32_t>(std::llround(std::ldexp(s / s_r, kResidualShift)));
+  };
+  return {mult(s_a), mult(s_b)};
+}
+
+void IntLayerNorm(const int16_t* r, int d, const LnParams& ln, int8_t* y) {
+  // sum(c_i^2) / d = d sum(r^2) - sum(r)^2 exactly; with |r| < 2^15 and d <= 2^16 every
+  // term fits int64.
+  int64_t sum = 0;
+  int64_t sum_sq = 0;
+  for (int i = 0; i < d; ++i) {
+    sum += r[i];
+    sum_sq += int64_t{r[i]} * r[i];
+  }
+  const uint64_t var = static_cast<uint64_t>(sum_sq * d - sum * sum);
+  const uint64_t s = std::max<uint64_t>(1, Isqrt(var));
   const int64_t inv = static_cast<int64_t>((uint64_t{1} << kLnRecipBits) / s);
   for (int i = 0; i < d; ++i) {
-    const int64_t n = RoundShift(c[i] * inv, kLnRecipBits - kLnFracBits);
+    const int64_t c = int64_t{r[i]} * d - sum;
+    const int64_t n = RoundShift(c * inv, kLnRecipBits - kLnFracBits);
     y[i] = Requantize(n * ln.gamma[i] + ln.beta[i], ln.rq);
   }
 }

@@ -55,9 +55,31 @@ uint8_t SoftmaxProb(uint32_t e, uint32_t recip);
 // n >= 1 scores in, n probabilities out.
 void IntSoftmax(const int32_t* scores, int n, Requant rq, uint8_t* prob);
 
+// ---- Residual ---------------------------------------------------------------------------
+// The two operands of a residual add each keep their own int8 scale (s_a, s_b) and meet in
+// the wider common scale s_r = max(s_a, s_b) / 2^kResidualFracBits:
+//   r_i = RoundShift(a_i * mult_a + b_i * mult_b, kResidualShift),  mult = 2^12 * s / s_r
+// With mult <= kResidualMaxMult, r lies in [-2048, 2032] (kResidualBits signed bits). The default
+// (both mults 2^12) is the plain sum a + b.
+constexpr int kResidualShift = 12;
+constexpr int kResidualFracBits = 3;
+constexpr int32_t kResidualMaxMult = int32_t{1} << (kResidualShift + kResidualFracBits);
+constexpr int kResidualBits = 12;
+
+struct ResidualScale {
+  int32_t mult_a = int32_t{1} << kResidualShift;  // [0, kResidualMaxMult]
+  int32_t mult_b = int32_t{1} << kResidualShift;
+  bool operator==(const ResidualScale& o) const { return mult_a == o.mult_a && mult_b == o.mult_b; }
+};
+
+int16_t ResidualAdd(int8_t a, int8_t b, ResidualScale rs);
+
+// The ResidualScale of two operand scales.
+ResidualScale QuantizeResidual(double s_a, double s_b);
+
 // ---- Integer LayerNorm -----------------------------------------------------------------
 // c_i = r_i * d - sum(r)                       (exact, no division)
-// s   = max(1, isqrt(floor(sum(c_i^2) / d)))   (= d * std)
+// s   = max(1, isqrt(d sum(r^2) - sum(r)^2))   (= floor(sum(c_i^2) / d), = d * std)
 // inv = floor(2^kLnRecipBits / s)
 // n_i = RoundShift(c_i * inv, kLnRecipBits - kLnFracBits)   normalized, F = 12 frac bits
 // y_i = Requantize(n_i * gamma_i + beta_i, rq)

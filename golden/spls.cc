@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+
+#include "golden/layer.h"  // MaxLinearBias
 
 namespace esact {
 
@@ -33,18 +36,51 @@ FieldProblem CheckSplsConfig(const SplsConfig& cfg, int n_tokens) {
 }
 
 Matrix<HlogCode> HlogQuantMatrix(const Matrix<int8_t>& m, int bits, HlogRound round) {
+  // HlogEncode once per int8 value rather than once per element (a weight matrix has many).
+  std::array<HlogCode, 256> code_of{};
+  for (int v = -128; v <= 127; ++v) code_of[static_cast<uint8_t>(v)] = HlogEncode(v, bits, round);
   Matrix<HlogCode> out(m.rows, m.cols);
-  for (size_t i = 0; i < m.data.size(); ++i) out.data[i] = HlogEncode(m.data[i], bits, round);
+  for (size_t i = 0; i < m.data.size(); ++i) out.data[i] = code_of[static_cast<uint8_t>(m.data[i])];
   return out;
 }
 
+namespace {
+
+// Throws std::invalid_argument, as HlogDot would, if rows [0, n_rows) of m hold a code
+// that HlogNeverProduced names in columns [c0, c1): the product table (HlogProductValues)
+// has no entry for those.
+void CheckCodes(const char* what, const Matrix<HlogCode>& m, int n_rows, int c0, int c1) {
+  for (int i = 0; i < n_rows; ++i) {
+    for (int c = c0; c < c1; ++c) {
+      if (HlogNeverProduced(m.at(i, c))) {
+        throw std::invalid_argument(
+            fmt::format("{}[{}, {}] = 0x{:02x} is not an HLog code", what, i, c, m.at(i, c)));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// PredictProject and PredictPam equal their HlogDot definition (spls.h) exactly, though
+// they sum in another order: each product is the table entry
+// HlogProductValue(HlogMultiply(a, b)), and no partial sum can overflow int32 whatever the
+// order (its magnitude is at most 2^14 times the number of products, docs/spls.md section 3).
 Matrix<int32_t> PredictProject(const Matrix<HlogCode>& x_hat, const Matrix<HlogCode>& w_hat,
                                int n_valid) {
   if (x_hat.cols != w_hat.rows) throw std::invalid_argument("PredictProject: shape mismatch");
+  CheckCodes("PredictProject: x_hat", x_hat, n_valid, 0, x_hat.cols);
+  if (n_valid > 0) CheckCodes("PredictProject: w_hat", w_hat, w_hat.rows, 0, w_hat.cols);
+  const HlogProductTable& product = HlogProductValues();
   Matrix<int32_t> out(x_hat.rows, w_hat.cols);
+  // Output row i accumulates x_hat[i, k] times row k of w_hat, over k: w_hat is walked
+  // along its rows, and x_hat[i, k] picks the one table row that every product uses.
   for (int i = 0; i < n_valid; ++i) {
-    for (int c = 0; c < w_hat.cols; ++c) {
-      out.at(i, c) = HlogDot(x_hat.row(i), 1, &w_hat.data[c], w_hat.cols, x_hat.cols);
+    int32_t* out_row = out.row(i);
+    for (int k = 0; k < x_hat.cols; ++k) {
+      const auto& times_x = product[x_hat.at(i, k)];
+      const HlogCode* w_row = w_hat.row(k);
+      for (int c = 0; c < w_hat.cols; ++c) out_row[c] += times_x[w_row[c]];
     }
   }
   return out;
@@ -71,10 +107,17 @@ Matrix<int32_t> PredictPam(const Matrix<HlogCode>& q_hat, const Matrix<HlogCode>
                            int d_head, int n_valid) {
   const int n = q_hat.rows;
   const int c0 = head * d_head;
+  CheckCodes("PredictPam: q_hat", q_hat, n_valid, c0, c0 + d_head);
+  CheckCodes("PredictPam: k_hat", k_hat, n_valid, c0, c0 + d_head);
+  const HlogProductTable& product = HlogProductValues();
   Matrix<int32_t> pam(n, n);
   for (int i = 0; i < n_valid; ++i) {
+    const HlogCode* q = q_hat.row(i) + c0;
     for (int j = 0; j < n_valid; ++j) {
-      pam.at(i, j) = HlogDot(q_hat.row(i) + c0, 1, k_hat.row(j) + c0, 1, d_head);
+      const HlogCode* k = k_hat.row(j) + c0;
+      int32_t acc = 0;
+      for (int e = 0; e < d_head; ++e) acc += product[q[e]][k[e]];
+      pam.at(i, j) = acc;
     }
   }
   return pam;
@@ -162,6 +205,33 @@ std::string WeightProblem(const char* name, const Matrix<HlogCode>& w, int d) {
                      w.data.size(), d, d);
 }
 
+std::string BiasProblem(const char* name, const std::vector<int32_t>& b, int d) {
+  if (b.empty()) return "";
+  if (b.size() != static_cast<size_t>(d)) {
+    return fmt::format("{} has {} entries, expected {} or none", name, b.size(), d);
+  }
+  const int64_t max_bias = MaxLinearBias(d);
+  for (size_t c = 0; c < b.size(); ++c) {
+    if (std::abs(int64_t{b[c]}) > max_bias) {
+      return fmt::format("{}[{}] = {} outside [{}, {}]", name, c, b[c], -max_bias, max_bias);
+    }
+  }
+  return "";
+}
+
+// Q~ = X^ W^ + b (rows < n_valid), re-quantized.
+Matrix<HlogCode> PredictOperand(const Matrix<HlogCode>& x_hat, const Matrix<HlogCode>& w_hat,
+                                const std::vector<int32_t>& bias, int shift, int n_valid,
+                                const SplsConfig& cfg) {
+  Matrix<int32_t> t = PredictProject(x_hat, w_hat, n_valid);
+  if (!bias.empty()) {
+    for (int i = 0; i < n_valid; ++i) {
+      for (int c = 0; c < t.cols; ++c) t.at(i, c) += bias[c];
+    }
+  }
+  return PredictRequantMatrix(t, shift, cfg.hlog_bits, cfg.round);
+}
+
 std::string ShiftProblem(const char* name, int shift) {
   if (shift >= 0 && shift <= kPredMaxShift) return "";
   return fmt::format("{} ({}) outside [0, {}]", name, shift, kPredMaxShift);
@@ -177,7 +247,8 @@ std::string PredictArgumentProblem(const Matrix<int8_t>& x, int n_valid, int n_h
   for (const std::string& e :
        {WeightProblem("w_q_hat", weights.w_q_hat, x.cols),
         WeightProblem("w_k_hat", weights.w_k_hat, x.cols), ShiftProblem("q_shift", weights.q_shift),
-        ShiftProblem("k_shift", weights.k_shift)}) {
+        ShiftProblem("k_shift", weights.k_shift), BiasProblem("q_bias", weights.q_bias, x.cols),
+        BiasProblem("k_bias", weights.k_bias, x.cols)}) {
     if (!e.empty()) return e;
   }
   if (n_valid < 0 || n_valid > x.rows) {
@@ -188,6 +259,16 @@ std::string PredictArgumentProblem(const Matrix<int8_t>& x, int n_valid, int n_h
 
 }  // namespace
 
+PredictedQk PredictQk(const Matrix<int8_t>& x, int n_valid, const PredictorWeights& weights,
+                      const SplsConfig& cfg) {
+  if (const std::string e = PredictArgumentProblem(x, n_valid, 1, weights, cfg); !e.empty()) {
+    throw std::invalid_argument("PredictQk: " + e);
+  }
+  const Matrix<HlogCode> x_hat = HlogQuantMatrix(x, cfg.hlog_bits, cfg.round);
+  return {PredictOperand(x_hat, weights.w_q_hat, weights.q_bias, weights.q_shift, n_valid, cfg),
+          PredictOperand(x_hat, weights.w_k_hat, weights.k_bias, weights.k_shift, n_valid, cfg)};
+}
+
 SplsDecision Predict(const Matrix<int8_t>& x, int n_valid, int n_heads,
                      const PredictorWeights& weights, const SplsConfig& cfg) {
   if (const std::string e = PredictArgumentProblem(x, n_valid, n_heads, weights, cfg); !e.empty()) {
@@ -195,17 +276,12 @@ SplsDecision Predict(const Matrix<int8_t>& x, int n_valid, int n_heads,
   }
   const int n = x.rows;
   const int d_head = x.cols / n_heads;
-  const Matrix<HlogCode> x_hat = HlogQuantMatrix(x, cfg.hlog_bits, cfg.round);
-  const Matrix<HlogCode> q_hat = PredictRequantMatrix(
-      PredictProject(x_hat, weights.w_q_hat, n_valid), weights.q_shift, cfg.hlog_bits, cfg.round);
-  const Matrix<HlogCode> k_hat = PredictRequantMatrix(
-      PredictProject(x_hat, weights.w_k_hat, n_valid), weights.k_shift, cfg.hlog_bits, cfg.round);
-
+  const PredictedQk qk = PredictQk(x, n_valid, weights, cfg);
   SplsDecision d;
   d.heads.resize(n_heads);
   for (int h = 0; h < n_heads; ++h) {
     HeadDecision& hd = d.heads[h];
-    const Matrix<int32_t> pam = PredictPam(q_hat, k_hat, h, d_head, n_valid);
+    const Matrix<int32_t> pam = PredictPam(qk.q_hat, qk.k_hat, h, d_head, n_valid);
     hd.spa.assign(n, IndexSet{});
     for (int i = 0; i < n_valid; ++i) hd.spa[i] = TopKRow(pam.row(i), n_valid, cfg.k);
     hd.reuse = ReuseMap(hd.spa, n_valid, cfg.w, cfg.t);

@@ -58,7 +58,9 @@ FieldProblem CheckSplsConfig(const SplsConfig& cfg, int n_tokens);
 Matrix<HlogCode> HlogQuantMatrix(const Matrix<int8_t>& m, int bits, HlogRound round);
 
 // Q^ or K^ before re-quantization: rows [0, n_valid) of x_hat (n_tokens x d) times
-// w_hat (d x d) by shift-add; rows at and after n_valid are zero.
+// w_hat (d x d) by shift-add, entry (i, c) = HlogDot of row i of x_hat and column c of
+// w_hat; rows at and after n_valid are zero. Throws std::invalid_argument, as HlogDot
+// does, on a code HlogNeverProduced names in an operand it uses.
 Matrix<int32_t> PredictProject(const Matrix<HlogCode>& x_hat, const Matrix<HlogCode>& w_hat,
                                int n_valid);
 
@@ -70,7 +72,9 @@ Matrix<HlogCode> PredictRequantMatrix(const Matrix<int32_t>& m, int shift, int b
                                       HlogRound round);
 
 // PAM of one head: n_tokens x n_tokens, entry (i, j) = Q^[i, head] . K^[j, head] by
-// shift-add over the head's d_head columns; rows or columns >= n_valid are zero.
+// shift-add (HlogDot) over the head's d_head columns; rows or columns >= n_valid are zero.
+// Throws std::invalid_argument, as HlogDot does, on a code HlogNeverProduced names in an
+// operand it uses.
 Matrix<int32_t> PredictPam(const Matrix<HlogCode>& q_hat, const Matrix<HlogCode>& k_hat, int head,
                            int d_head, int n_valid);
 
@@ -121,11 +125,25 @@ struct PredictorWeights {
   Matrix<HlogCode> w_k_hat;
   int q_shift = 0;
   int k_shift = 0;
+  // The int32 biases of the Q and K linear layers, added to Q~ and K~ before the rescale
+  // (d entries each with |b| <= MaxLinearBias(d), or empty for none). Why: b_Q . K_j is
+  // the part of every row's score that depends on the key only; it makes the attention
+  // sinks ([CLS], [SEP]) of real models, which a bias-free prediction misses.
+  std::vector<int32_t> q_bias, k_bias;
 };
+
+// Steps 1 to 3 of the prediction: X^ = HLog(x), Q~ = X^ W^_Q + b_Q (rows < n_valid), and
+// Q^ = PredictRequantMatrix(Q~, q_shift); the same for K. Arguments as for Predict.
+struct PredictedQk {
+  Matrix<HlogCode> q_hat, k_hat;
+};
+PredictedQk PredictQk(const Matrix<int8_t>& x, int n_valid, const PredictorWeights& weights,
+                      const SplsConfig& cfg);
 
 // x is n_tokens x d. Throws std::invalid_argument unless CheckSplsConfig(cfg, n_tokens)
 // passes (cfg.enabled is not looked at), 1 <= n_heads dividing d, both HLog weights are
-// d x d, both shifts lie in [0, kPredMaxShift] and 0 <= n_valid <= n_tokens.
+// d x d, both shifts lie in [0, kPredMaxShift], both biases are empty or d entries within
+// MaxLinearBias(d), and 0 <= n_valid <= n_tokens.
 SplsDecision Predict(const Matrix<int8_t>& x, int n_valid, int n_heads,
                      const PredictorWeights& weights, const SplsConfig& cfg);
 

@@ -141,24 +141,34 @@ package esact_pkg;
   parameter int unsigned VEC_LN_FRAC_BITS /*verilator public*/ = 12;
   /// Entries of the activation LUT (GeluLut), indexed by the int8 input + 128.
   parameter int unsigned VEC_LUT_SIZE /*verilator public*/ = 256;
+  /// Residual of RESIDUAL_LN (ResidualAdd): r = RoundShift(a * mult_a + b * mult_b,
+  /// VEC_RES_SHIFT) (kResidualShift), each mult in [0, VEC_RES_MAX_MULT]
+  /// (kResidualMaxMult, 2^15; a larger one is a configuration error), carried in a field
+  /// of VEC_RES_MULT_W bits; r in [-2048, 2032] is VEC_RES_W signed bits (kResidualBits).
+  parameter int unsigned VEC_RES_SHIFT /*verilator public*/ = 12;
+  parameter int unsigned VEC_RES_MAX_MULT /*verilator public*/ = 32768;
+  parameter int unsigned VEC_RES_MULT_W /*verilator public*/ = 16;
+  parameter int unsigned VEC_RES_W /*verilator public*/ = 12;
 
   /// Operation of an esact_vec run (cfg_mode_i).
   typedef enum logic [1:0] {
     VEC_MODE_REQUANT     = 2'd0,  ///< int32 acc -> Requantize(acc, {mult, shift})
     VEC_MODE_ADD         = 2'd1,  ///< int8 a, b -> SaturateInt8(a + b)
     VEC_MODE_GELU        = 2'd2,  ///< int8 x -> lut[x + 128]
-    VEC_MODE_RESIDUAL_LN = 2'd3   ///< int8 a, b -> IntLayerNorm(a + b) (ResidualLayerNorm)
+    VEC_MODE_RESIDUAL_LN = 2'd3   ///< int8 a, b -> IntLayerNorm(ResidualAdd(a, b))
   } vec_mode_e /*verilator public*/;  // exported to C++ for the tests
 
   /// Configuration error of an esact_vec run, reported with done_o. The checks run in
-  /// this order and the first failing one is reported.
+  /// the order D, N_ROWS, SHIFT, RES_MULT, NO_LUT, NO_PARAMS and the first failing one is
+  /// reported (RES_MULT came later and took the next free code).
   typedef enum logic [2:0] {
     VEC_ERR_NONE      = 3'd0,  ///< legal configuration, the run completed
     VEC_ERR_D         = 3'd1,  ///< d is 0 or above DMax
     VEC_ERR_N_ROWS    = 3'd2,  ///< n_rows is 0 in a run that loads nothing
     VEC_ERR_SHIFT     = 3'd3,  ///< shift above VEC_MAX_SHIFT (REQUANT, RESIDUAL_LN)
     VEC_ERR_NO_LUT    = 3'd4,  ///< GELU without load, and no LUT loaded since reset
-    VEC_ERR_NO_PARAMS = 3'd5   ///< RESIDUAL_LN without load, and no gamma/beta of this d
+    VEC_ERR_NO_PARAMS = 3'd5,  ///< RESIDUAL_LN without load, and no gamma/beta of this d
+    VEC_ERR_RES_MULT  = 3'd6   ///< RESIDUAL_LN: res_mult_a or _b above VEC_RES_MAX_MULT
   } vec_err_e /*verilator public*/;  // exported to C++ for the tests
 
 endpackage

@@ -14,8 +14,9 @@
 ///   2. takes X: n_valid rows of d_model int8, row-major, d_model/Lanes beats per row,
 ///      lane l of beat b of row i = x[i][b*Lanes + l]; each beat is HLog-encoded by Lanes
 ///      esact_hlog_enc lanes into the X^ buffer (XLOAD);
-///   3. per head h: K~ = X^ W^_K column by column (KPROJ): a W column is buffered, the n
-///      rows of X^ stream through the dot array against it, each sum is re-quantized
+///   3. per head h: K~ = X^ W^_K + b_K column by column (KPROJ): a W column and its bias
+///      are buffered, the n rows of X^ stream through the dot array against it, the
+///      column's bias is added to each sum (32 bits) and the result is re-quantized
 ///      (min(128, |v| >> k_shift), esact_hlog_enc with the run's bits and rounding =
 ///      esact::PredictRequant) into the K^ buffer; the same for Q^ (QPROJ, q_shift);
 ///      then the PAM rows (PAM): for each row i the n scores Q^[i].K^[j], j = 0..n-1,
@@ -41,9 +42,15 @@
 /// W stream: per head h = 0..heads-1, first the d_head columns of W^_K that belong to the
 /// head (columns h*d_head + c, c = 0..d_head-1), then those of W^_Q. Column c is
 /// d_model/Lanes beats of HLog codes, lane l of beat b = W^[b*Lanes + l][h*d_head + c]
-/// (the offline HLog weights transposed, column by column). The W loader is independent
-/// of the compute: it fills a two-column ping-pong buffer whenever a slot is free, from
-/// the end of CHECK on (so the first columns load while X streams in).
+/// (the offline HLog weights transposed, column by column). Sideband w_bias_i: the int32
+/// bias of the column (b_K[h*d_head + c] resp. b_Q[h*d_head + c]; 0 for a layer without
+/// bias), part of the beat under the same valid/ready contract. The source presents it
+/// with every beat of the column; the unit samples it only on the handshake of the
+/// column's last beat (the value on the other beats is not looked at). Legal biases obey
+/// |b| <= 2^31 - 1 - 2^14 * d_model (esact::MaxLinearBias): then K~ and Q~ fit 32 bits.
+/// The W loader is independent of the compute: it fills a two-column ping-pong buffer
+/// (codes and bias) whenever a slot is free, from the end of CHECK on (so the first
+/// columns load while X streams in).
 ///
 /// Outputs: the three streams of esact_reuse, unchanged (row decisions in head-major
 /// order, one kv mask per head, then the n token anchors).
@@ -51,7 +58,12 @@
 /// Buffers (unpacked arrays of Lanes-code words, synchronous read into the dot array's
 /// operand registers, written before they are read, not reset):
 ///   X^   NMax * DMax/Lanes words, row i beat b at i * d_model/Lanes + b
-///   W    2 * DMax/Lanes words (two column slots)
+///   W    2 * DMax/Lanes words (two column slots), and one 32-bit bias register per slot
+///   column bias queue  4 x 32 bits: a column's bias moves from its slot into entry
+///        (column mod 4) with the column's first issued beat and is read (combinationally)
+///        by the output side for every sum of the column. A column's sums end at most 3 cycles after
+///        its last beat issues (operand register, two dot stages; a projection never
+///        stalls the array), so only columns c-3..c are ever pending when column c starts.
 ///   K^   NMax * DhMax/Lanes words as Lanes banks of codes, row j word w lane l = column
 ///        w*Lanes + l of the head, at j * d_head/Lanes + w; Q^ the same.
 ///
@@ -61,8 +73,9 @@
 ///   T   = 1 + (H + 1) + n * d/L + H * C_h + n + 3
 /// (start edge, CHECK, XLOAD, per head the two projections and the PAM rows, each
 /// followed by a 3-cycle drain: operand register and the dot array's two stages; then
-/// Top-k, reuse and the n token beats). docs/architecture.md section 3c; the test checks
-/// T exactly.
+/// Top-k, reuse and the n token beats). The column bias costs no cycle: it is added
+/// between the dot array's output register and the re-quantization, combinationally.
+/// docs/architecture.md section 6; the test checks T exactly.
 `include "esact_assert.svh"
 
 module esact_predictor #(
@@ -75,7 +88,9 @@ module esact_predictor #(
   parameter  int unsigned WMax  /*verilator public*/ = 4,   ///< max reuse window, >= 1
   /// Row/token index width and head index width (the esact_reuse ports), at least 1.
   localparam int unsigned IdxW  = ($clog2(NMax) > 1) ? $clog2(NMax) : 1,
-  localparam int unsigned HeadW = ($clog2(HMax) > 1) ? $clog2(HMax) : 1
+  localparam int unsigned HeadW = ($clog2(HMax) > 1) ? $clog2(HMax) : 1,
+  /// Width of the W column bias and of K~, Q~ (the golden int32).
+  localparam int unsigned BiasW = 32
 ) (
   input  logic                                    clk_i,
   input  logic                                    rst_ni,
@@ -105,6 +120,7 @@ module esact_predictor #(
   input  logic                                    w_valid_i,
   output logic                                    w_ready_o,
   input  logic [Lanes*esact_pkg::HLOG_CODE_W-1:0] w_data_i,
+  input  logic signed [BiasW-1:0]                 w_bias_i,       ///< column bias, last beat
   // Row decisions (esact_reuse)
   output logic                                    row_valid_o,
   input  logic                                    row_ready_i,
@@ -142,7 +158,8 @@ module esact_predictor #(
   localparam int unsigned ColMax = (DhMax > NMax) ? DhMax : NMax;
   localparam int unsigned ColW   = ($clog2(ColMax) > 1) ? $clog2(ColMax) : 1;
   localparam int unsigned DhIdxW = ($clog2(DhMax) > 1) ? $clog2(DhMax) : 1;
-  /// |K~|, |Q~| < 2^15 * d for any 5-bit W code (192 * 128 < 2^15); |PAM| <= 2^14 * dh.
+  /// Dot sums: |X^ W^| < 2^15 * d for any 5-bit W code (192 * 128 < 2^15); |PAM| <=
+  /// 2^14 * dh. K~ and Q~ (dot sum plus bias) are BiasW = 32 bits.
   localparam int unsigned AccW   = 16 + $clog2(DMax);
   localparam int unsigned NW     = $clog2(NMax + 1);
   localparam int unsigned DW     = $clog2(DMax + 1);
@@ -370,17 +387,57 @@ module esact_predictor #(
                              : (ColW'(ot_b_q) == ColW'(dh_last));
   assign phase_done    = dot_out_fire && ot_a_last && ot_b_last;
 
+  // ---- Column biases ---------------------------------------------------------------------
+  // The loader writes a column's bias into its slot's register with the column's last
+  // beat (the slot is free then, so nothing reads the register). With the column's first
+  // issued beat (its slot is full) the bias moves into the queue entry column mod 4, which
+  // the output side reads at its column ot_b for each of the column's n sums. Register
+  // files written before they are read, not reset (the memory idiom of the buffers).
+
+  // Columns c-3..c can be pending when column c starts (its last sum follows a column's
+  // last beat by at most 3 cycles), so column mod 4 never overwrites a pending entry.
+  localparam int unsigned CbDepth = 4;
+  localparam int unsigned CbAW    = 2;
+
+  logic signed [BiasW-1:0] slot_bias_q [2];
+  logic signed [BiasW-1:0] col_bias_q [CbDepth];
+  logic                    wl_col_end;  // the last beat of a column is taken
+  logic                    cb_we;       // the first beat of a projection column issues
+  logic signed [BiasW-1:0] proj_bias;   // bias of the column ot_b
+  logic signed [BiasW-1:0] proj_sum;    // K~ or Q~ = dot sum + bias
+
+  assign wl_col_end = w_fire && (wl_beat_q == db_last);
+  assign cb_we      = proj && iss_fire && (it_row_q == '0) && (it_beat_q == '0);
+
+  always_ff @(posedge clk_i) begin
+    if (wl_col_end) begin
+      slot_bias_q[wl_sel_q] <= w_bias_i;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (cb_we) begin
+      col_bias_q[CbAW'(it_col_q)] <= slot_bias_q[rd_sel_q];
+    end
+  end
+
+  assign proj_bias = col_bias_q[CbAW'(ot_b_q)];
+  // Sign extension of the dot sum (dot_sum is signed, AccW <= 32), then the bias: a legal
+  // bias keeps |sum| <= 2^31 - 1. (A bias outside the bound, which the golden model
+  // rejects, wraps modulo 2^32.)
+  assign proj_sum  = BiasW'(dot_sum) + proj_bias;
+
   // Re-quantization (esact::PredictRequant): mag = min(128, |v| >> shift), then HLog.
-  // |v| of the most negative sum is 2^(AccW-1), correct as an unsigned AccW-bit value.
+  // |v| of the most negative sum is 2^(BiasW-1), correct as an unsigned BiasW-bit value.
   logic              rq_neg;
-  logic [AccW-1:0]   rq_abs, rq_shifted;
+  logic [BiasW-1:0]  rq_abs, rq_shifted;
   logic [DataW-1:0]  rq_mag;
   logic [CodeW-1:0]  rq_code;
 
-  assign rq_neg     = dot_sum[AccW-1];
-  assign rq_abs     = rq_neg ? AccW'(-dot_sum) : AccW'(dot_sum);
+  assign rq_neg     = proj_sum[BiasW-1];
+  assign rq_abs     = rq_neg ? BiasW'(-proj_sum) : BiasW'(proj_sum);
   assign rq_shifted = rq_abs >> ((state_q == StKProj) ? k_shift_q : q_shift_q);
-  assign rq_mag     = (|rq_shifted[AccW-1:DataW-1]) ? DataW'(128) : DataW'(rq_shifted[6:0]);
+  assign rq_mag     = (|rq_shifted[BiasW-1:DataW-1]) ? DataW'(128) : DataW'(rq_shifted[6:0]);
 
   esact_hlog_enc u_rq_enc (
     .neg_i   (rq_neg),
@@ -837,7 +894,8 @@ module esact_predictor #(
   `ESACT_ASSERT(XValidHeld_A, in_run && x_valid_i && !x_ready_o |=> x_valid_i)
   `ESACT_ASSERT(XDataStable_A, in_run && x_valid_i && !x_ready_o |=> $stable(x_data_i))
   `ESACT_ASSERT(WValidHeld_A, in_run && w_valid_i && !w_ready_o |=> w_valid_i)
-  `ESACT_ASSERT(WDataStable_A, in_run && w_valid_i && !w_ready_o |=> $stable(w_data_i))
+  `ESACT_ASSERT(WDataStable_A,
+      in_run && w_valid_i && !w_ready_o |=> $stable({w_data_i, w_bias_i}))
   // A configuration that passed CHECK is legal for Top-k and reuse too.
   `ESACT_ASSERT(SubCfgLegal_A,
       state_q inside {StXLoad, StKProj, StQProj, StPam, StDrain} |->
@@ -849,6 +907,9 @@ module esact_predictor #(
   // The W slot being computed with is full; the loader never overwrites a full slot.
   `ESACT_ASSERT(WSlotFull_A, iss_fire && proj |-> slot_full_q[rd_sel_q])
   `ESACT_ASSERT(WSlotFree_A, w_fire |-> !slot_full_q[wl_sel_q])
+  // A column's bias enters the queue only when the entry it takes is no longer pending:
+  // the output side is at most CbDepth - 1 columns behind the issue side.
+  `ESACT_ASSERT(ColBiasFree_A, cb_we |-> 32'(ColW'(it_col_q - ot_b_q)) < CbDepth)
   // The re-quantized magnitude is a legal encoder input.
   `ESACT_ASSERT(RequantRange_A, kq_we |-> rq_mag <= DataW'(128))
   // Dot results only arrive in a compute phase; done comes with busy.

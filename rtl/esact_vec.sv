@@ -7,8 +7,10 @@
 ///   VEC_MODE_REQUANT      acc (int32)  -> Requantize(acc, {mult, shift})
 ///   VEC_MODE_ADD          a, b (int8)  -> SaturateInt8(a + b)
 ///   VEC_MODE_GELU         a (int8)     -> lut[a + 128]                (ApplyLut)
-///   VEC_MODE_RESIDUAL_LN  a, b (int8)  -> IntLayerNorm(a + b, {gamma, beta, mult, shift})
-///                                         (ResidualLayerNorm: the residual is int16)
+///   VEC_MODE_RESIDUAL_LN  a, b (int8)  -> IntLayerNorm(r, {gamma, beta, mult, shift}),
+///                                         r = RoundShift(a * res_mult_a + b * res_mult_b, 12)
+///                                         (ResidualLayerNorm, ResidualScale{res_mult_a,
+///                                         res_mult_b}; ResidualAdd; 4096, 4096 is a + b)
 ///
 /// Run: set the cfg_* inputs, pulse start_i while busy_o is low (ignored while busy); the
 /// configuration is sampled on the start edge. The unit then
@@ -30,9 +32,10 @@
 ///
 /// Legal configuration (esact_pkg::vec_err_e, checked in this order): 1 <= d <= DMax;
 /// n_rows >= 1 unless the run loads; shift <= 47 in REQUANT and RESIDUAL_LN (every mult is
-/// legal); a GELU run without load needs a LUT loaded since reset; a RESIDUAL_LN run
-/// without load needs gamma/beta loaded with the same d. An illegal configuration ends 2
-/// cycles after the start edge (done_o), takes no beat from any stream and produces none.
+/// legal); res_mult_a, res_mult_b <= 2^15 in RESIDUAL_LN (other modes ignore them); a GELU
+/// run without load needs a LUT loaded since reset; a RESIDUAL_LN run without load needs
+/// gamma/beta loaded with the same d. An illegal configuration ends 2 cycles after the
+/// start edge (done_o), takes no beat from any stream and produces none.
 /// The sources keep the valid/ready contract from the start edge to done_o.
 ///
 /// Streams: a (int8 lanes, [8l +: 8]): GELU input, ADD and LN operand a; b (int8): ADD and
@@ -44,7 +47,7 @@
 /// output register is empty or taken):
 ///   issue -> S1 (operands) -> S2 (normalized n / LUT / saturated sum) -> S3 (t) -> OUT
 ///   REQUANT: S1 acc; S3 t = acc; OUT Requantize(t).
-///   ADD:     S1 r = a + b (9 bits); S2 SaturateInt8(r).
+///   ADD:     S1 a + b (9 bits); S2 SaturateInt8(a + b).
 ///   GELU:    S1 a; S2 lut[a + 128].
 ///   LN:      S1 r from the row buffer, gamma, beta, and the row's dinv, sinv;
 ///            S2 n = RoundShift(r * dinv - sinv, 19) (= RoundShift(c * inv, 19));
@@ -53,23 +56,29 @@
 /// later.
 ///
 /// LayerNorm rows flow through three concurrent stages over Slots = 3 row-buffer slots:
-///   INGEST  takes a and b beats, stores r = a + b, sums S = sum(r) and Q = sum(r^2);
+///   INGEST  takes a and b beats; IN1 forms r = RoundShift(a ma + b mb, 12) (ma, mb =
+///           res_mult_a, _b) into the ingest register, IN2 (the next cycle) stores r in
+///           the slot and sums S = sum(r) and Q = sum(r^2) (two stages: one multiplier
+///           level per cycle);
 ///   STATS   esact_vec_stats: V = d Q - S^2 (= floor(sum(c^2)/d)), s = max(1, isqrt(V)),
-///           inv = floor(2^31 / s), dinv = d inv, sinv = S inv (StatsCycles per row);
+///           inv = floor(2^31 / s), dinv = d inv, sinv = S inv (StatsCycles per row,
+///           three square-root digits per cycle);
 ///   OUTPUT  reads the slot back through the pipeline (one beat per cycle), frees it.
 /// So a row is read twice (in, out) and the sequential part overlaps the other rows.
 ///
 /// Cycle counts without stalls (start edge to the edge that raises done_o, L = Lanes,
 /// db = ceil(d/L), n = n_rows, LB = load beats or 0, Cs = StatsCycles):
 ///   elementwise   6 + LB + n*db (one beat per cycle); a load-only run 2 + LB;
-///   LN            7 + LB + 2*db + Cs for one row, then at most
-///                 max(db, Cs + 1, ceil((2*db + Cs + 2)/3)) per further row, i.e. one row
-///                 per db cycles once db >= Cs + 2 (exact recurrence: docs/architecture.md,
-///                 "esact_vec").
+///   LN            8 + LB + 2*db + Cs for one row, then at most
+///                 max(db, Cs + 1, ceil((2*db + Cs + 3)/3)) per further row; exactly one
+///                 row per db cycles when db >= Cs + 2 (exact recurrence:
+///                 docs/architecture.md, "esact_vec").
 ///
 /// Widths (K = clog2(DMax), HK = ceil(K/2)); all exact, see docs/architecture.md:
-///   r 9, S 10+K, Q 17+K, dinv/sinv and r*dinv-sinv PW = 34+HK (modulo 2^PW, the true
-///   |c*inv| < sqrt(d) 2^32), n NW = 15+HK, t TW = max(31+HK, 33), requant product TW+17.
+///   a*ma + b*mb 24 (in [-2^23, 127*2^16] for mults <= 2^15), r 12 ([-2048, 2032]),
+///   S 12+K (|S| <= 2^11 d), Q 23+K (Q <= 2^22 d), V = dQ - S^2 DW+23+K,
+///   dinv/sinv and r*dinv-sinv PW = 34+HK (modulo 2^PW, the true |c*inv| < sqrt(d) 2^32),
+///   n NW = 15+HK, t TW = max(31+HK, 33), requant product TW+17; ADD's a + b 9.
 `include "esact_assert.svh"
 
 module esact_vec #(
@@ -87,6 +96,8 @@ module esact_vec #(
   input  logic                                   cfg_load_i,    ///< load LUT / gamma, beta
   input  logic [esact_pkg::VEC_MULT_W-1:0]       cfg_mult_i,    ///< requant multiplier
   input  logic [esact_pkg::VEC_SHIFT_W-1:0]      cfg_shift_i,   ///< requant shift, <= 47
+  input  logic [esact_pkg::VEC_RES_MULT_W-1:0]   cfg_res_mult_a_i,  ///< residual mult of a
+  input  logic [esact_pkg::VEC_RES_MULT_W-1:0]   cfg_res_mult_b_i,  ///< of b; both <= 2^15
   // Control
   input  logic                                   start_i,
   output logic                                   busy_o,
@@ -133,9 +144,14 @@ module esact_vec #(
   localparam int unsigned LutBeats = LutSize / Lanes;
   localparam int unsigned K        = $clog2(DMax);
   localparam int unsigned HK       = (K + 1) / 2;
-  localparam int unsigned RW       = DataW + 1;                 // r = a + b
-  localparam int unsigned SumW     = RW + 1 + K;                // |S| <= 256 d
-  localparam int unsigned QW       = 2 * DataW + 1 + K;         // Q <= 2^16 d
+  localparam int unsigned ResMultW = esact_pkg::VEC_RES_MULT_W;
+  localparam int unsigned ResShift = esact_pkg::VEC_RES_SHIFT;
+  localparam int unsigned AddW     = DataW + 1;                 // ADD: a + b
+  // a ma + b mb: |a m| <= 2^7 2^15 = 2^22 each, the sum in [-2^23, 127 2^16].
+  localparam int unsigned ResPW    = DataW + $clog2(esact_pkg::VEC_RES_MAX_MULT) + 1;
+  localparam int unsigned RW       = esact_pkg::VEC_RES_W;      // r in [-2048, 2032]
+  localparam int unsigned SumW     = RW + K;                    // |S| <= 2^11 d <= 2^(11+K)
+  localparam int unsigned QW       = 2 * RW - 1 + K;            // Q <= 2^22 d <= 2^(22+K)
   localparam int unsigned PW       = esact_pkg::VEC_LN_RECIP_BITS + 3 + HK;  // c * inv
   localparam int unsigned NW       = PW - LnShift;              // n
   localparam int unsigned TW       = (NW + GammaW > WordW + 1) ? NW + GammaW : WordW + 1;
@@ -145,28 +161,36 @@ module esact_vec #(
   localparam int unsigned RowAW    = ($clog2(RowDepth) > 1) ? $clog2(RowDepth) : 1;
   localparam int unsigned SlotW    = 2;
   localparam int unsigned LutIdxW  = $clog2(LutSize * DataW);
-  /// esact_vec_stats latency, start edge to the edge that ends its DONE cycle.
+  /// esact_vec_stats latency, start edge to the edge that ends its DONE cycle: three
+  /// square-root digits per cycle keep Cs + 2 <= db for the MiniLM row (d 384, 16 lanes).
   localparam int unsigned StatsVW  = DW + QW;
-  localparam int unsigned StatsCycles /*verilator public*/ = 4 + ((StatsVW + 3) / 4) + 8;
+  localparam int unsigned StatsSq  = 3;
+  localparam int unsigned StatsCycles /*verilator public*/ =
+      4 + ((StatsVW + 1) / 2 + StatsSq - 1) / StatsSq + 8;
 
   `ESACT_ASSERT_INIT(LanesLegal_A, Lanes >= 1 && Lanes <= LutSize && (Lanes & (Lanes - 1)) == 0)
   `ESACT_ASSERT_INIT(DMaxLegal_A, DMax >= Lanes && DMax >= 2 && DMax <= 65535)
+  // The residual's widths agree with the package: r is the rounded sum without its shift.
+  `ESACT_ASSERT_INIT(ResWidths_A, RW == ResPW - ResShift && ResShift >= 1 &&
+                     (64'd1 << ResMultW) > 64'(esact_pkg::VEC_RES_MAX_MULT))
 
   // ---- Sampled configuration -------------------------------------------------------------
 
   localparam int unsigned ModeW = 2;
-  localparam int unsigned CfgW  = ModeW + DW + RowsW + 1 + MultW + ShiftW;
+  localparam int unsigned CfgW  = ModeW + DW + RowsW + 1 + MultW + ShiftW + 2 * ResMultW;
 
-  logic [CfgW-1:0]    cfg_in, cfg_d, cfg_q;
-  logic [ModeW-1:0]   mode_q;
-  logic [DW-1:0]      d_q;
-  logic [RowsW-1:0]   n_rows_q;
-  logic               load_q;
-  logic [MultW-1:0]   mult_q;
-  logic [ShiftW-1:0]  shift_q;
+  logic [CfgW-1:0]     cfg_in, cfg_d, cfg_q;
+  logic [ModeW-1:0]    mode_q;
+  logic [DW-1:0]       d_q;
+  logic [RowsW-1:0]    n_rows_q;
+  logic                load_q;
+  logic [MultW-1:0]    mult_q;
+  logic [ShiftW-1:0]   shift_q;
+  logic [ResMultW-1:0] res_mult_a_q, res_mult_b_q;
 
-  assign cfg_in = {cfg_mode_i, cfg_d_i, cfg_n_rows_i, cfg_load_i, cfg_mult_i, cfg_shift_i};
-  assign {mode_q, d_q, n_rows_q, load_q, mult_q, shift_q} = cfg_q;
+  assign cfg_in = {cfg_mode_i, cfg_d_i, cfg_n_rows_i, cfg_load_i, cfg_mult_i, cfg_shift_i,
+                   cfg_res_mult_a_i, cfg_res_mult_b_i};
+  assign {mode_q, d_q, n_rows_q, load_q, mult_q, shift_q, res_mult_a_q, res_mult_b_q} = cfg_q;
 
   logic m_requant, m_add, m_gelu, m_ln;
   assign m_requant = (mode_q == esact_pkg::VEC_MODE_REQUANT);
@@ -207,13 +231,21 @@ module esact_vec #(
 
   // ---- Configuration check ---------------------------------------------------------------
 
-  logic d_over, shift_over, loads;
+  logic d_over, shift_over, res_a_over, res_b_over, loads;
   esact_pkg::vec_err_e field_err;
 
   esact_cfg_over #(.Width(DW), .Max(DMax)) u_d_over (.value_i(d_q), .over_o(d_over));
   esact_cfg_over #(.Width(ShiftW), .Max(esact_pkg::VEC_MAX_SHIFT)) u_shift_over (
     .value_i (shift_q),
     .over_o  (shift_over)
+  );
+  esact_cfg_over #(.Width(ResMultW), .Max(esact_pkg::VEC_RES_MAX_MULT)) u_res_a_over (
+    .value_i (res_mult_a_q),
+    .over_o  (res_a_over)
+  );
+  esact_cfg_over #(.Width(ResMultW), .Max(esact_pkg::VEC_RES_MAX_MULT)) u_res_b_over (
+    .value_i (res_mult_b_q),
+    .over_o  (res_b_over)
   );
 
   assign loads = load_q && (m_gelu || m_ln);
@@ -226,6 +258,8 @@ module esact_vec #(
       field_err = esact_pkg::VEC_ERR_N_ROWS;
     end else if ((m_requant || m_ln) && shift_over) begin
       field_err = esact_pkg::VEC_ERR_SHIFT;
+    end else if (m_ln && (res_a_over || res_b_over)) begin
+      field_err = esact_pkg::VEC_ERR_RES_MULT;
     end else if (m_gelu && !load_q && !lut_ok_q) begin
       field_err = esact_pkg::VEC_ERR_NO_LUT;
     end else if (m_ln && !load_q && ln_d_q != d_q) begin
@@ -313,34 +347,64 @@ module esact_vec #(
     end
   end
 
-  // r = a + b per lane (ADD and LN), and the masked sums of the LN ingest.
-  logic [Lanes*RW-1:0]     ab_word;   // r lanes, 9-bit two's complement
-  logic [Lanes*2*RW-1:0]   sq_word;   // masked r^2 lanes (< 2^17)
-  logic [Lanes*DataW-1:0]  a_word;
-  logic signed [SumW-1:0]  beat_sum;
-  logic [QW-1:0]           beat_sq;
+  // ADD: a + b per lane. LN ingest, IN1: the residual r per lane, into the ingest register.
+  logic [Lanes*AddW-1:0]  ab_word;   // a + b lanes, 9-bit two's complement
+  logic [Lanes*RW-1:0]    res_word;  // r lanes, 12-bit two's complement
+  logic [Lanes*DataW-1:0] a_word;
 
   assign a_word = a_data_i;
 
   for (genvar l = 0; l < Lanes; l++) begin : g_ab
     logic signed [DataW-1:0] a, b;
-    logic signed [RW-1:0]    r;
-    logic signed [2*RW-1:0]  rm;  // masked r, widened for its square
+    logic signed [ResPW-1:0] a_e, b_e, ma_e, mb_e, p, p_r;
 
-    assign a  = a_data_i[l*DataW +: DataW];
-    assign b  = b_data_i[l*DataW +: DataW];
-    assign r  = {a[DataW-1], a} + {b[DataW-1], b};
-    assign rm = in_mask[l] ? {{RW{r[RW-1]}}, r} : '0;
-    assign ab_word[l*RW +: RW]       = r;
-    assign sq_word[l*2*RW +: 2*RW]   = rm * rm;
+    assign a    = a_data_i[l*DataW +: DataW];
+    assign b    = b_data_i[l*DataW +: DataW];
+    assign ab_word[l*AddW +: AddW] = {a[DataW-1], a} + {b[DataW-1], b};
+    assign a_e  = {{(ResPW - DataW){a[DataW-1]}}, a};
+    assign b_e  = {{(ResPW - DataW){b[DataW-1]}}, b};
+    assign ma_e = {{(ResPW - ResMultW){1'b0}}, res_mult_a_q};
+    assign mb_e = {{(ResPW - ResMultW){1'b0}}, res_mult_b_q};
+    // a ma + b mb, exact in ResPW bits for mults <= 2^15 (checked in CHECK).
+    assign p    = a_e * ma_e + b_e * mb_e;
+    // RoundShift(p, 12) = (p + 2^11 - neg) >>> 12; p + 2^11 < 2^23 does not overflow.
+    assign p_r  = p + $signed(ResPW'(1) << (ResShift - 1)) - $signed(ResPW'(p[ResPW-1]));
+    assign res_word[l*RW +: RW] = p_r[ResPW-1:ResShift];
+    // The bits below the shift are rounded away.
+    logic unused_frac;
+    assign unused_frac = ^p_r[ResShift-1:0];
+  end
+
+  // The ingest register (IN1 -> IN2): one beat of r with its slot, address and row end.
+  logic                ir_v_q;      // holds a beat (reset)
+  logic                ir_last_q;   // the row's last beat
+  logic [SlotW-1:0]    ir_sel_q;    // its slot
+  logic [RowAW-1:0]    ir_addr_q;   // its row-buffer word
+  logic [Lanes*RW-1:0] ir_r_q;      // its r lanes
+  logic [Lanes-1:0]    ir_mask;     // its lanes < d
+
+  assign ir_mask = ir_last_q ? last_mask : '1;
+
+  // IN2: the masked sums of the beat.
+  logic [Lanes*2*RW-1:0]  sq_word;   // masked r^2 lanes (<= 2^22)
+  logic signed [SumW-1:0] beat_sum;
+  logic [QW-1:0]          beat_sq;
+
+  for (genvar l = 0; l < Lanes; l++) begin : g_sq
+    logic signed [RW-1:0]   r;
+    logic signed [2*RW-1:0] rm;  // masked r, widened for its square
+
+    assign r  = ir_r_q[l*RW +: RW];
+    assign rm = ir_mask[l] ? {{RW{r[RW-1]}}, r} : '0;
+    assign sq_word[l*2*RW +: 2*RW] = rm * rm;
   end
 
   always_comb begin
     beat_sum = '0;
     beat_sq  = '0;
     for (int unsigned l = 0; l < Lanes; l++) begin
-      if (in_mask[l]) begin
-        beat_sum = beat_sum + {{(SumW - RW){ab_word[l*RW+RW-1]}}, ab_word[l*RW +: RW]};
+      if (ir_mask[l]) begin
+        beat_sum = beat_sum + {{(SumW - RW){ir_r_q[l*RW+RW-1]}}, ir_r_q[l*RW +: RW]};
       end
       beat_sq = beat_sq + QW'(sq_word[l*2*RW +: 2*RW]);
     end
@@ -388,11 +452,12 @@ module esact_vec #(
   assign st_start = rows && m_ln && !st_busy && (st_slot_st == SlotFull);
 
   esact_vec_stats #(
-    .DW     (DW),
-    .SumW   (SumW),
-    .QW     (QW),
-    .PW     (PW),
-    .Cycles (StatsCycles)
+    .DW         (DW),
+    .SumW       (SumW),
+    .QW         (QW),
+    .PW         (PW),
+    .SqPerCycle (StatsSq),
+    .Cycles     (StatsCycles)
   ) u_stats (
     .clk_i   (clk_i),
     .rst_ni  (rst_ni),
@@ -453,9 +518,19 @@ module esact_vec #(
     assign lut_word[l*DataW +: DataW]     = prm_data_i[l*WordW +: DataW];
   end
 
+  // The ingest register's datapath (no reset: read only behind ir_v_q).
   always_ff @(posedge clk_i) begin
     if (ing_fire) begin
-      row_mem[in_base + RowAW'(in_beat_q)] <= ab_word;
+      ir_last_q <= in_beat_last;
+      ir_sel_q  <= in_sel_q;
+      ir_addr_q <= in_base + RowAW'(in_beat_q);
+      ir_r_q    <= res_word;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (ir_v_q) begin
+      row_mem[ir_addr_q] <= ir_r_q;
     end
   end
 
@@ -485,7 +560,7 @@ module esact_vec #(
   logic [Lanes*GammaW-1:0]  gamma_rd_q;  // LN: gamma
   logic [Lanes*WordW-1:0]   beta_rd_q;   // LN: beta
   logic [PW-1:0]            dinv1_q, sinv1_q;
-  logic [Lanes*RW-1:0]      ew_r_q;      // ADD: a + b; GELU: a (sign-extended)
+  logic [Lanes*AddW-1:0]    ew_r_q;      // ADD: a + b; GELU: a (sign-extended)
   logic [Lanes*WordW-1:0]   ew_acc_q;    // REQUANT: acc
 
   always_ff @(posedge clk_i) begin
@@ -498,9 +573,9 @@ module esact_vec #(
     end
   end
 
-  logic [Lanes*RW-1:0] a_ext;
+  logic [Lanes*AddW-1:0] a_ext;
   for (genvar l = 0; l < Lanes; l++) begin : g_a_ext
-    assign a_ext[l*RW +: RW] = {a_word[l*DataW+DataW-1], a_word[l*DataW +: DataW]};
+    assign a_ext[l*AddW +: AddW] = {a_word[l*DataW+DataW-1], a_word[l*DataW +: DataW]};
   end
 
   always_ff @(posedge clk_i) begin
@@ -510,9 +585,7 @@ module esact_vec #(
     end
   end
 
-  logic [Lanes*RW-1:0]    r1;
   logic [Lanes*WordW-1:0] w1;
-  assign r1 = m_ln ? row_rd_q : ew_r_q;
   assign w1 = m_ln ? beta_rd_q : ew_acc_q;
 
   // ---- S1 -> S2: normalize (LN), LUT (GELU), saturate (ADD) -------------------------------
@@ -521,13 +594,15 @@ module esact_vec #(
   logic [Lanes-1:0]    n_fits;   // assertion support: n fits NW bits
 
   for (genvar l = 0; l < Lanes; l++) begin : g_s1
-    logic signed [RW-1:0]   r;
+    logic signed [RW-1:0]   r;         // LN: r
+    logic signed [AddW-1:0] e;         // ADD: a + b; GELU: a
     logic signed [PW-1:0]   r_e, p;
     logic signed [PW:0]     p_r;       // p + 2^18 - neg, one bit wider
     logic signed [PW:0]     n_full;
     logic [DataW-1:0]       lut_v, sat_v, ew_v;
 
-    assign r   = r1[l*RW +: RW];
+    assign r   = row_rd_q[l*RW +: RW];
+    assign e   = ew_r_q[l*AddW +: AddW];
     assign r_e = {{(PW - RW){r[RW-1]}}, r};
     // c * inv = r * dinv - sinv, exact modulo 2^PW (|c * inv| < 2^(PW-2)).
     assign p      = r_e * $signed(dinv1_q) - $signed(sinv1_q);
@@ -537,10 +612,10 @@ module esact_vec #(
     assign n_fits[l] = (n_full[PW:NW-1] == '0) || (n_full[PW:NW-1] == '1);
 
     // GELU: lut[x + 128], x + 128 = x with the sign bit inverted.
-    assign lut_v = lut_q[{~r[DataW-1], r[DataW-2:0], 3'b000} +: DataW];
+    assign lut_v = lut_q[{~e[DataW-1], e[DataW-2:0], 3'b000} +: DataW];
     // ADD: SaturateInt8(a + b).
-    assign sat_v = (r > $signed(RW'(127))) ? DataW'(127) :
-                   (r < -$signed(RW'(128))) ? DataW'(8'h80) : r[DataW-1:0];
+    assign sat_v = (e > $signed(AddW'(127))) ? DataW'(127) :
+                   (e < -$signed(AddW'(128))) ? DataW'(8'h80) : e[DataW-1:0];
     assign ew_v  = m_gelu ? lut_v : sat_v;
 
     assign x2_d[l*NW +: NW] = m_ln ? n_full[NW-1:0] : {{(NW - DataW){ew_v[DataW-1]}}, ew_v};
@@ -665,15 +740,19 @@ module esact_vec #(
         end
       end
     end
-    if (ing_fire) begin
+    if (ing_fire && in_beat_last) begin
+      in_sel_d = next_slot(in_sel_q);
+    end
+    // IN2: the beat in the ingest register is summed (and stored); a row's last beat
+    // makes its slot FULL.
+    if (ir_v_q) begin
       sacc_d = sacc_q + beat_sum;
       qacc_d = qacc_q + beat_sq;
-      if (in_beat_last) begin
-        sacc_d   = '0;
-        qacc_d   = '0;
-        in_sel_d = next_slot(in_sel_q);
+      if (ir_last_q) begin
+        sacc_d = '0;
+        qacc_d = '0;
         for (int unsigned s = 0; s < Slots; s++) begin
-          if (in_sel_q == SlotW'(s)) begin
+          if (ir_sel_q == SlotW'(s)) begin
             slot_s_d[s*SumW +: SumW] = sacc_q + beat_sum;
             slot_q_d[s*QW +: QW]     = qacc_q + beat_sq;
             slot_st_d[2*s +: 2]      = SlotFull;
@@ -789,6 +868,7 @@ module esact_vec #(
       o_beat_q    <= '0;
       o_row_q     <= '0;
       slot_st_q   <= '0;
+      ir_v_q      <= 1'b0;
       sacc_q      <= '0;
       qacc_q      <= '0;
       v1_q        <= 1'b0;
@@ -820,6 +900,7 @@ module esact_vec #(
       o_beat_q    <= o_beat_d;
       o_row_q     <= o_row_d;
       slot_st_q   <= slot_st_d;
+      ir_v_q      <= ing_fire;
       sacc_q      <= sacc_d;
       qacc_q      <= qacc_d;
       if (pipe_en) begin
@@ -880,6 +961,15 @@ module esact_vec #(
   `ESACT_ASSERT(NormFits_A, v1_q && m_ln |-> (n_fits | ~mask1_q) == '1)
   // Slot order: STATS takes a full slot, OUTPUT reads a ready one.
   `ESACT_ASSERT(StatsOnFull_A, st_done |-> st_slot_st == SlotFull)
+  // The ingest register's slot is still being filled (FREE) when its beat is stored.
+  logic ir_slot_free;
+  always_comb begin
+    ir_slot_free = 1'b0;
+    for (int unsigned s = 0; s < Slots; s++) begin
+      if (ir_sel_q == SlotW'(s)) ir_slot_free = (slot_st_q[2*s +: 2] == SlotFree);
+    end
+  end
+  `ESACT_ASSERT(IngestIntoFree_A, ir_v_q |-> ir_slot_free)
   for (genvar s = 0; s < Slots; s++) begin : g_slot_assert
     `ESACT_ASSERT(SlotStateLegal_A, slot_st_q[2*s +: 2] != 2'd3)  // FREE, FULL or READY
   end

@@ -15,16 +15,16 @@
 /// pass over the row that sum(c^2) would need: S and Q are summed while the row streams in.
 ///
 /// One shared signed multiplier (XW x YW) does d*Q, S*S, d*inv and S*inv in turn; the
-/// square root is digit by digit, two result bits per cycle (the golden esact::Isqrt
-/// loop, started from a fixed power of four: steps above the leading digit leave the
-/// root at 0, so the result is the same); the reciprocal is a restoring division of 2^31
-/// by s, DivPerCycle quotient bits per cycle.
+/// square root is digit by digit, SqPerCycle result bits per cycle (the golden
+/// esact::Isqrt loop, started from a fixed power of four: steps above the leading digit
+/// leave the root at 0, so the result is the same); the reciprocal is a restoring
+/// division of 2^31 by s, DivPerCycle quotient bits per cycle.
 ///
 /// Timing: start_i is taken while busy_o is low (d, S and Q are sampled then, and d*Q is
 /// formed on that edge). States SQUARE (S*S, V), SQRT (SqCycles), DIV (DivCycles),
 /// DINV, SINV, DONE; done_o is high for the one cycle of DONE with dinv_o/sinv_o valid
 /// (they hold until the next start). From the start edge to the edge that ends DONE:
-///   Cycles = 4 + SqCycles + DivCycles,  SqCycles = ceil(ceil((DW + QW) / 2) / 2),
+///   Cycles = 4 + SqCycles + DivCycles,  SqCycles = ceil(ceil((DW + QW) / 2) / SqPerCycle),
 ///   DivCycles = 32 / DivPerCycle = 8.
 /// busy_o is high from the cycle after the start edge through DONE, so back-to-back rows
 /// start Cycles + 1 edges apart. The parent passes its own figure as Cycles; an
@@ -35,11 +35,12 @@
 `include "esact_assert.svh"
 
 module esact_vec_stats #(
-  parameter int unsigned DW     = 6,   ///< width of d (unsigned), >= 1
-  parameter int unsigned SumW   = 15,  ///< width of S (signed), >= DW + 1
-  parameter int unsigned QW     = 22,  ///< width of Q (unsigned)
-  parameter int unsigned PW     = 37,  ///< width of dinv_o, sinv_o (modulo 2^PW)
-  parameter int unsigned Cycles = 19   ///< the parent's latency figure (checked)
+  parameter int unsigned DW         = 6,   ///< width of d (unsigned), >= 1
+  parameter int unsigned SumW       = 17,  ///< width of S (signed), >= DW + 1
+  parameter int unsigned QW         = 28,  ///< width of Q (unsigned)
+  parameter int unsigned PW         = 37,  ///< width of dinv_o, sinv_o (modulo 2^PW)
+  parameter int unsigned SqPerCycle = 3,   ///< square-root digits per cycle, >= 1
+  parameter int unsigned Cycles     = 18   ///< the parent's latency figure (checked)
 ) (
   input  logic                   clk_i,
   input  logic                   rst_ni,
@@ -56,8 +57,8 @@ module esact_vec_stats #(
   localparam int unsigned RecipBits   = esact_pkg::VEC_LN_RECIP_BITS;
   localparam int unsigned InvW        = RecipBits + 1;            // inv <= 2^31
   localparam int unsigned VW          = DW + QW;                  // V <= d * Q < 2^VW
-  localparam int unsigned SqDigits    = ((VW + 3) / 4) * 2;       // even, >= VW / 2
-  localparam int unsigned SqCycles    = SqDigits / 2;             // two digits per cycle
+  localparam int unsigned SqCycles    = ((VW + 1) / 2 + SqPerCycle - 1) / SqPerCycle;
+  localparam int unsigned SqDigits    = SqCycles * SqPerCycle;    // >= VW / 2
   localparam int unsigned RootW       = 2 * SqDigits;             // remainder, root, bit
   localparam int unsigned SW          = SqDigits;                 // s < 2^SW
   localparam int unsigned DivPerCycle = 4;
@@ -69,6 +70,7 @@ module esact_vec_stats #(
   localparam int unsigned CntW        = 4;
 
   `ESACT_ASSERT_INIT(WidthsLegal_A, DW >= 1 && SumW >= DW + 1 && PW <= ProdW && VW <= ProdW)
+  `ESACT_ASSERT_INIT(SqPerCycleLegal_A, SqPerCycle >= 1)
   `ESACT_ASSERT_INIT(DivSplit_A, (InvW / DivPerCycle) * DivPerCycle == InvW)
   `ESACT_ASSERT_INIT(CountersFit_A, SqCycles < 16 && DivCycles < 16)
   `ESACT_ASSERT_INIT(CyclesAgree_A, Cycles == 4 + SqCycles + DivCycles)
@@ -76,7 +78,7 @@ module esact_vec_stats #(
   typedef enum logic [2:0] {
     StIdle   = 3'd0,
     StSquare = 3'd1,  // V = d*Q - S*S
-    StSqrt   = 3'd2,  // two root digits per cycle
+    StSqrt   = 3'd2,  // SqPerCycle root digits per cycle
     StDiv    = 3'd3,  // DivPerCycle quotient bits per cycle
     StDinv   = 3'd4,  // d * inv
     StSinv   = 3'd5,  // S * inv
@@ -131,7 +133,7 @@ module esact_vec_stats #(
   logic signed [ProdW-1:0] v_full;
   assign v_full = $signed({{(ProdW - VW){1'b0}}, dq_q}) - mp;
 
-  // ---- Square root: two digit steps of esact::Isqrt per cycle ----------------------------
+  // ---- Square root: SqPerCycle digit steps of esact::Isqrt per cycle ---------------------
 
   logic [RootW-1:0] sq_rem, sq_root, sq_bit, sq_trial;
 
@@ -140,7 +142,7 @@ module esact_vec_stats #(
     sq_root = root_q;
     sq_bit  = bit_q;
     sq_trial = '0;
-    for (int unsigned i = 0; i < 2; i++) begin
+    for (int unsigned i = 0; i < SqPerCycle; i++) begin
       sq_trial = sq_root + sq_bit;
       if (sq_rem >= sq_trial) begin
         sq_rem  = sq_rem - sq_trial;

@@ -161,16 +161,17 @@ Matrix<int8_t> TopRows(const Matrix<int8_t>& m, int n) {
   return out;
 }
 
-// esact_vec on LN1 of every valid row, h = LN(x + a), gamma and beta loaded in the run.
-// LayerNorm is never skipped (a token keeps its own residual path), so there is no SPLS
-// variant.
+// esact_vec on LN1 of every valid row, h = LN(res1(x, a)) with the layer's residual scale
+// res1, gamma and beta loaded in the run. LayerNorm is never skipped (a token keeps its own
+// residual path), so there is no SPLS variant.
 template <class Model, class Params>
 EngineBench RunVecBench(const std::string& shape, const LayerFile& f, const LayerResult& r) {
   EngineBench b{"esact_vec", shape, "dense", "residual LayerNorm 1 of every valid row"};
   sim::VecDriver<Model, Params> driver(/*seed=*/1, /*wave_path=*/"");
   const auto start = std::chrono::steady_clock::now();
-  const sim::VecResult v = driver.RunLayerNorm(TopRows(f.x, f.n_valid), TopRows(r.attn, f.n_valid),
-                                               f.params.ln1, /*load=*/true, sim::VecStalls{}, 1);
+  const sim::VecResult v =
+      driver.RunLayerNorm(TopRows(f.x, f.n_valid), TopRows(r.attn, f.n_valid), f.params.res1,
+                          f.params.ln1, /*load=*/true, sim::VecStalls{}, 1);
   b.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   b.pass = v.done && v.err_code == 0 && v.y == TopRows(r.h, f.n_valid) && driver.Finish() &&
            HarnessClean();

@@ -13,7 +13,9 @@
 // Beat layouts (docs/architecture.md, "esact_predictor"): X row-major, d/Lanes beats per
 // valid row, lane l of beat b of row i = x[i][b*Lanes + l]; W per head: the head's d_head
 // columns of W^_K, then those of W^_Q, column c as d/Lanes beats, lane l of beat b =
-// W^[b*Lanes + l][h*d_head + c].
+// W^[b*Lanes + l][h*d_head + c], each beat with the column's bias on w_bias_i
+// (k_bias / q_bias[h*d_head + c], 0 for an empty bias vector; the unit samples it with the
+// column's last beat).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -192,17 +194,30 @@ inline std::vector<Bits> PredictorXBeats(const Matrix<int8_t>& x, int n_valid, i
   return beats;
 }
 
-inline std::vector<Bits> PredictorWBeats(const PredictorWeights& w, int n_heads, int lanes) {
-  std::vector<Bits> beats;
+// One W beat: Lanes HLog codes (w_data_i) and the column's bias (w_bias_i).
+struct PredictorWBeat {
+  Bits codes;
+  int32_t bias = 0;
+};
+
+inline std::vector<PredictorWBeat> PredictorWBeats(const PredictorWeights& w, int n_heads,
+                                                   int lanes) {
+  std::vector<PredictorWBeat> beats;
   const int d = w.w_k_hat.rows;
   const int dh = n_heads > 0 ? w.w_k_hat.cols / n_heads : 0;
+  struct Half {
+    const Matrix<HlogCode>* w_hat;
+    const std::vector<int32_t>* bias;
+  };
   for (int h = 0; h < n_heads; ++h) {
-    for (const Matrix<HlogCode>* m : {&w.w_k_hat, &w.w_q_hat}) {
+    for (const Half& half : {Half{&w.w_k_hat, &w.k_bias}, Half{&w.w_q_hat, &w.q_bias}}) {
       for (int c = 0; c < dh; ++c) {
+        const int col = h * dh + c;
+        const int32_t bias = half.bias->empty() ? 0 : half.bias->at(col);
         for (int b = 0; b * lanes < d; ++b) {
-          Bits beat(lanes * kHlogCodeBits);
+          PredictorWBeat beat{Bits(lanes * kHlogCodeBits), bias};
           for (int l = 0; l < lanes && b * lanes + l < d; ++l) {
-            beat.Set(l * kHlogCodeBits, kHlogCodeBits, m->at(b * lanes + l, h * dh + c));
+            beat.codes.Set(l * kHlogCodeBits, kHlogCodeBits, half.w_hat->at(b * lanes + l, col));
           }
           beats.push_back(beat);
         }
@@ -261,20 +276,20 @@ class PredictorDriver {
   // unit takes and collects every output beat until done_o. n_tokens sizes the decision.
   // max_cycles 0: a bound from the configuration, generous for any stall pattern.
   PredictorResult Run(const PredictorCfg& c, const std::vector<Bits>& x_beats,
-                      const std::vector<Bits>& w_beats, int n_tokens, const PredictorStalls& stalls,
-                      uint64_t seed, uint64_t max_cycles = 0) {
+                      const std::vector<PredictorWBeat>& w_beats, int n_tokens,
+                      const PredictorStalls& stalls, uint64_t seed, uint64_t max_cycles = 0) {
     PredictorResult r;
     if (max_cycles == 0) {
       max_cycles = 64 * (x_beats.size() + w_beats.size() + 64) +
                    40 * (c.heads > 0 && c.n_valid > 0 ? CycleBound(c) : 0);
     }
     StreamSource<Bits> x_src(stalls.x, seed * 8 + 1);
-    StreamSource<Bits> w_src(stalls.w, seed * 8 + 2);
+    StreamSource<PredictorWBeat> w_src(stalls.w, seed * 8 + 2);
     StallPattern row_stall(stalls.row, seed * 8 + 3);
     StallPattern kv_stall(stalls.kv, seed * 8 + 4);
     StallPattern tok_stall(stalls.tok, seed * 8 + 5);
     for (const Bits& b : x_beats) x_src.Push(b);
-    for (const Bits& b : w_beats) w_src.Push(b);
+    for (const PredictorWBeat& b : w_beats) w_src.Push(b);
 
     // Configuration and the start pulse.
     Idle();
@@ -317,7 +332,8 @@ class PredictorDriver {
       h_->x_valid_i = x_src.valid();
       WritePort(&h_->x_data_i, x_src.valid() ? x_src.front() : Junk(kLanes * 8));
       h_->w_valid_i = w_src.valid();
-      WritePort(&h_->w_data_i, w_src.valid() ? w_src.front() : Junk(kLanes * kHlogCodeBits));
+      WritePort(&h_->w_data_i, w_src.valid() ? w_src.front().codes : Junk(kLanes * kHlogCodeBits));
+      h_->w_bias_i = w_src.valid() ? static_cast<uint32_t>(w_src.front().bias) : Junk(32).word(0);
       h_->row_ready_i = row_ready;
       h_->kv_ready_i = kv_ready;
       h_->tok_ready_i = tok_ready;

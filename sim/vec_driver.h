@@ -8,8 +8,9 @@
 //     RunRequant(acc, rq)              Requantize(acc, rq) per element
 //     RunAdd(a, b)                     SaturateInt8(a + b)
 //     RunGelu(x, lut, load)            ApplyLut(lut, x); load = false uses the loaded LUT
-//     RunLayerNorm(a, b, ln, load)     ResidualLayerNorm per row; load = false uses the
-//                                      loaded gamma/beta (ln.rq is always used)
+//     RunLayerNorm(a, b, rs, ln, load) ResidualLayerNorm(a, b, rs, ln) per row; load = false
+//                                      uses the loaded gamma/beta (rs and ln.rq are run
+//                                      fields, always used)
 //     LoadLut(lut), LoadLn(ln, d)      load-only runs (n_rows = 0)
 //   Run()  the same from raw configuration fields and beats (illegal configurations).
 //   ElementwiseCycles(), LnCycles(), LnCycleBound(): the documented cycle counts without
@@ -63,6 +64,10 @@ struct VecCfg {
   bool load = false;
   int mult = 1;
   int shift = 0;
+  // RESIDUAL_LN: the ResidualScale (cfg_res_mult_a_i, cfg_res_mult_b_i); other modes
+  // ignore it. The default is the plain sum a + b.
+  int res_mult_a = 1 << kResidualShift;
+  int res_mult_b = 1 << kResidualShift;
 };
 
 // Idle and back-pressure shapes of the five streams.
@@ -142,8 +147,9 @@ class VecDriver {
   }
 
   // RESIDUAL_LN: the three-stage recurrence over the row slots (edges after the start
-  // edge; row i: ingest edges fI..lI, STATS start sS and latch LS = sS + StatsCycles,
-  // output issue edges fO..lO; the slot of row i is free again after lO(i)).
+  // edge; row i: ingest edges fI..lI, the last beat summed from the ingest register at
+  // lI + 1, STATS start sS and latch LS = sS + StatsCycles, output issue edges fO..lO;
+  // the slot of row i is free again after lO(i)).
   static uint64_t LnCycles(const VecCfg& c) {
     const int64_t db = Beats(c.d), cs = kStatsCycles;
     const int64_t r0 = 1 + static_cast<int64_t>(LoadBeats(c));
@@ -153,7 +159,7 @@ class VecDriver {
       int64_t f_in = i == 0 ? r0 + 1 : l_in[i - 1] + 1;
       if (i >= kSlots) f_in = std::max(f_in, l_out[i - kSlots] + 1);
       l_in[i] = f_in + db - 1;
-      int64_t s_st = l_in[i] + 1;
+      int64_t s_st = l_in[i] + 2;
       if (i > 0) s_st = std::max(s_st, latch[i - 1] + 1);
       latch[i] = s_st + cs;
       int64_t f_out = latch[i] + 1;
@@ -164,12 +170,12 @@ class VecDriver {
   }
 
   // The closed-form bound of the LN count: the first row, then one period per row.
-  //   T <= 7 + LB + 2 db + Cs + (n - 1) max(db, Cs + 1, ceil((2 db + Cs + 2) / 3))
+  //   T <= 8 + LB + 2 db + Cs + (n - 1) max(db, Cs + 1, ceil((2 db + Cs + 3) / 3))
   static uint64_t LnCycleBound(const VecCfg& c) {
     const uint64_t db = Beats(c.d), cs = kStatsCycles, lb = LoadBeats(c);
     if (c.n_rows == 0) return 2 + lb;
-    const uint64_t period = std::max({db, cs + 1, (2 * db + cs + 2 + 2) / 3});
-    return 7 + lb + 2 * db + cs + (c.n_rows - 1) * period;
+    const uint64_t period = std::max({db, cs + 1, (2 * db + cs + 3 + 2) / 3});
+    return 8 + lb + 2 * db + cs + (c.n_rows - 1) * period;
   }
 
   static uint64_t Cycles(const VecCfg& c) {
@@ -269,10 +275,12 @@ class VecDriver {
     return Run(c, beats, stalls, seed);
   }
 
-  // ln.gamma/beta are loaded first when load is true; ln.rq configures the run always.
-  VecResult RunLayerNorm(const Matrix<int8_t>& a, const Matrix<int8_t>& b, const LnParams& ln,
-                         bool load, const VecStalls& stalls, uint64_t seed) {
+  // ln.gamma/beta are loaded first when load is true; rs and ln.rq configure the run always.
+  VecResult RunLayerNorm(const Matrix<int8_t>& a, const Matrix<int8_t>& b, ResidualScale rs,
+                         const LnParams& ln, bool load, const VecStalls& stalls, uint64_t seed) {
     VecCfg c{VecMode::kResidualLn, a.cols, a.rows, load, ln.rq.mult, ln.rq.shift};
+    c.res_mult_a = rs.mult_a;
+    c.res_mult_b = rs.mult_b;
     VecBeats beats;
     if (load) beats.prm = LnBeats(ln, a.cols);
     beats.a = Int8Beats(a);
@@ -325,6 +333,8 @@ class VecDriver {
     h_->cfg_load_i = c.load;
     h_->cfg_mult_i = c.mult;
     h_->cfg_shift_i = c.shift;
+    h_->cfg_res_mult_a_i = c.res_mult_a;
+    h_->cfg_res_mult_b_i = c.res_mult_b;
     h_->start_i = 1;
     h_.Eval();
     if (h_->busy_o) ADD_FAILURE() << "start_i while busy";
@@ -336,6 +346,8 @@ class VecDriver {
     h_->cfg_n_rows_i = junk_() & 0xffff;
     h_->cfg_mult_i = junk_() & 0xffff;
     h_->cfg_shift_i = junk_() & 63;
+    h_->cfg_res_mult_a_i = junk_() & 0xffff;
+    h_->cfg_res_mult_b_i = junk_() & 0xffff;
     h_->cfg_load_i = junk_() & 1;
     h_->cfg_mode_i = junk_() & 3;
 

@@ -96,6 +96,7 @@ TEST(Hlog, DecodeRejectsCodesNeverProduced) {
   }
   for (int code = 0; code < 256; ++code) {
     const auto c = static_cast<HlogCode>(code);
+    EXPECT_EQ(HlogNeverProduced(c), code >= 32 || code == 0x0F || code == 0x1F) << code;
     if (code < 32 && code != 0x0F && code != 0x1F) {
       EXPECT_NO_THROW(HlogDecode(c)) << code;
       EXPECT_TRUE(produced.count(code) || code == 0x11) << code;
@@ -125,6 +126,24 @@ TEST(Hlog, ProductHasAtMostTwoSetBits) {
       EXPECT_EQ(value, HlogDecode(a) * HlogDecode(b)) << int(a) << " x " << int(b);
       EXPECT_LE(std::bitset<32>(std::abs(value)).count(), 2u);
       EXPECT_LE(p.n_terms, 2);
+    }
+  }
+}
+
+// The product table is the shift-add rule, entry by entry, over every pair of 5-bit codes;
+// pairs with a code HlogDecode rejects hold 0.
+TEST(Hlog, ProductTableEqualsTheShiftAddRule) {
+  const HlogProductTable& table = HlogProductValues();
+  for (int a = 0; a < kHlogNumCodes; ++a) {
+    for (int b = 0; b < kHlogNumCodes; ++b) {
+      const auto ca = static_cast<HlogCode>(a);
+      const auto cb = static_cast<HlogCode>(b);
+      if (HlogNeverProduced(ca) || HlogNeverProduced(cb)) {
+        EXPECT_EQ(table[a][b], 0) << a << " x " << b;
+        EXPECT_THROW(HlogMultiply(ca, cb), std::invalid_argument) << a << " x " << b;
+      } else {
+        EXPECT_EQ(table[a][b], HlogProductValue(HlogMultiply(ca, cb))) << a << " x " << b;
+      }
     }
   }
 }

@@ -113,6 +113,9 @@ LayerFile SmallFile() {
   p.ffn2.bias[1] = static_cast<int32_t>(-MaxLinearBias(kDff));
   p.softmax_rq = Requant{36000, 24};
   p.ctx_rq = Requant{37000, 25};
+  // The residual mult range ends too.
+  p.res1 = ResidualScale{kResidualMaxMult, 0};
+  p.res2 = ResidualScale{123, 4567};
   p.ln1 = ln(Requant{38000, 26});
   p.ln2 = ln(Requant{39000, 27});
   for (int8_t& e : p.gelu_lut) e = static_cast<int8_t>(rng());
@@ -135,7 +138,7 @@ LayerFile SmallFile() {
 
 // Size of a file by the formula of docs/layer-format.md.
 size_t DocumentedSize(int d, int d_ff, int n_tokens) {
-  return 503 + 4 * d * d + 2 * d * d_ff + 32 * d + 4 * d_ff + n_tokens * d;
+  return 519 + 4 * d * d + 2 * d * d_ff + 32 * d + 4 * d_ff + n_tokens * d;
 }
 
 // Offset of spls.enabled, counted back from the end as docs/layer-format.md does.
@@ -175,6 +178,8 @@ void ExpectSameFile(const LayerFile& a, const LayerFile& b) {
   ExpectSameLinear(p.ffn2, q.ffn2, "ffn2");
   ExpectSameRequant(p.softmax_rq, q.softmax_rq, "softmax_rq");
   ExpectSameRequant(p.ctx_rq, q.ctx_rq, "ctx_rq");
+  EXPECT_TRUE(p.res1 == q.res1);
+  EXPECT_TRUE(p.res2 == q.res2);
   ExpectSameLn(p.ln1, q.ln1, "ln1");
   ExpectSameLn(p.ln2, q.ln2, "ln2");
   EXPECT_EQ(p.gelu_lut, q.gelu_lut);
@@ -252,7 +257,7 @@ TEST_F(LayerIoTest, LayoutMatchesTheDocumentedOffsets) {
   const Bytes b = Encode(SmallFile());
   ASSERT_EQ(b.size(), DocumentedSize(kD, kDff, kTokens));
   EXPECT_EQ(std::string(b.begin(), b.begin() + 8), "ESACTLYR");
-  EXPECT_EQ(GetU32(b, 8), 1u);
+  EXPECT_EQ(GetU32(b, 8), 2u);
   EXPECT_EQ(GetU32(b, 12), static_cast<uint32_t>(kD));
   EXPECT_EQ(GetU32(b, 16), static_cast<uint32_t>(kHeads));
   EXPECT_EQ(GetU32(b, 20), static_cast<uint32_t>(kDff));
@@ -289,10 +294,10 @@ TEST_F(LayerIoTest, RejectsBadMagic) {
 
 TEST_F(LayerIoTest, RejectsBadVersion) {
   Bytes body = Body(Encode(SmallFile()));
-  PutU32(body, 8, 2);
+  PutU32(body, 8, 1);
   const LayerFileError e = ExpectReject(WithCrc(body));
   EXPECT_EQ(e.field(), "version");
-  EXPECT_NE(std::string(e.what()).find("2 unsupported"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("1 unsupported"), std::string::npos) << e.what();
 }
 
 // A cut file fails its magic while that is incomplete, then its CRC, whatever the length.
@@ -342,7 +347,7 @@ TEST_F(LayerIoTest, RejectsTrailingBytes) {
 
 TEST_F(LayerIoTest, RejectsOutOfRangeBoolCode) {
   Bytes body = Body(Encode(SmallFile()));
-  body[SplsEnabledOffset(body.size() + 4, kD, kTokens)] = 2;
+  body.at(SplsEnabledOffset(body.size() + 4, kD, kTokens)) = 2;
   const LayerFileError e = ExpectReject(WithCrc(body));
   EXPECT_EQ(e.field(), "spls.enabled");
   EXPECT_NE(std::string(e.what()).find("2 out of range [0, 1]"), std::string::npos) << e.what();
@@ -387,6 +392,8 @@ TEST_F(LayerIoTest, RejectsInconsistentContentWithValidCrc) {
       {"params.o.rq.mult", [](LayerFile& f) { f.params.o.rq.mult = 65536; }},
       {"params.softmax_rq.mult", [](LayerFile& f) { f.params.softmax_rq.mult = -1; }},
       {"params.ctx_rq.shift", [](LayerFile& f) { f.params.ctx_rq.shift = 48; }},
+      {"params.res1.mult_a", [](LayerFile& f) { f.params.res1.mult_a = kResidualMaxMult + 1; }},
+      {"params.res2.mult_b", [](LayerFile& f) { f.params.res2.mult_b = -1; }},
       {"params.ln1.gamma.size", [](LayerFile& f) { f.params.ln1.gamma.pop_back(); }},
       {"params.ln2.beta.size", [](LayerFile& f) { f.params.ln2.beta.clear(); }},
       {"params.ln2.rq.shift", [](LayerFile& f) { f.params.ln2.rq.shift = 100; }},

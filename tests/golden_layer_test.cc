@@ -115,11 +115,11 @@ Matrix<int8_t> ReferenceLinear(const Matrix<int8_t>& x, const QuantLinear& l, in
 }
 
 Matrix<int8_t> ReferenceResidualLn(const Matrix<int8_t>& a, const Matrix<int8_t>& b,
-                                   const LnParams& ln, int n_valid) {
+                                   ResidualScale rs, const LnParams& ln, int n_valid) {
   Matrix<int8_t> out(a.rows, a.cols);
   std::vector<int16_t> r(a.cols);
   for (int i = 0; i < n_valid; ++i) {
-    for (int c = 0; c < a.cols; ++c) r[c] = static_cast<int16_t>(a.at(i, c) + b.at(i, c));
+    for (int c = 0; c < a.cols; ++c) r[c] = ResidualAdd(a.at(i, c), b.at(i, c), rs);
     IntLayerNorm(r.data(), a.cols, ln, out.row(i));
   }
   return out;
@@ -171,14 +171,14 @@ ReferenceOutput ReferenceDenseLayer(const LayerParams& p, const Matrix<int8_t>& 
   o.v = ReferenceLinear(x, p.v, n_valid);
   o.ctx = ReferenceAttention(p, o.q, o.k, o.v, AllValidKeys(p.n_heads, x.rows, n_valid));
   o.attn = ReferenceLinear(o.ctx, p.o, n_valid);
-  o.h = ReferenceResidualLn(x, o.attn, p.ln1, n_valid);
+  o.h = ReferenceResidualLn(x, o.attn, p.res1, p.ln1, n_valid);
   const Matrix<int8_t> pre = ReferenceLinear(o.h, p.ffn1, n_valid);
   o.ffn_act = Matrix<int8_t>(x.rows, p.d_ff);
   for (int i = 0; i < n_valid; ++i) {
     for (int c = 0; c < p.d_ff; ++c) o.ffn_act.at(i, c) = ApplyLut(p.gelu_lut, pre.at(i, c));
   }
   o.ffn_out = ReferenceLinear(o.ffn_act, p.ffn2, n_valid);
-  o.y = ReferenceResidualLn(o.h, o.ffn_out, p.ln2, n_valid);
+  o.y = ReferenceResidualLn(o.h, o.ffn_out, p.res2, p.ln2, n_valid);
   return o;
 }
 
@@ -413,6 +413,37 @@ TEST(LayerNorm, IsqrtExact) {
     ExpectIsqrt(root * root - 1);
     ExpectIsqrt(rng() >> RandomInt(rng, 0, 63));
   }
+}
+
+TEST(Residual, DefaultScaleIsThePlainSum) {
+  for (int a = -128; a <= 127; ++a) {
+    for (int b = -128; b <= 127; b += 5) {
+      ASSERT_EQ(ResidualAdd(static_cast<int8_t>(a), static_cast<int8_t>(b), ResidualScale{}),
+                a + b);
+    }
+  }
+}
+
+TEST(Residual, CommonScaleTracksTheRealSum) {
+  // s_r = max(s_a, s_b) / 8: the real sum over s_r, to within the two roundings.
+  std::mt19937_64 rng(12);
+  for (int it = 0; it < 2000; ++it) {
+    const double s_a = std::ldexp(1.0, RandomInt(rng, -12, 4)) * (1.0 + (rng() % 1000) / 1000.0);
+    const double s_b = s_a * std::ldexp(1.0, RandomInt(rng, -6, 6)) * (1.0 + (rng() % 7) / 7.0);
+    const ResidualScale rs = QuantizeResidual(s_a, s_b);
+    ASSERT_LE(std::max(rs.mult_a, rs.mult_b), kResidualMaxMult);
+    ASSERT_EQ(std::max(rs.mult_a, rs.mult_b), kResidualMaxMult);  // the larger one is exactly 8
+    const double s_r = std::max(s_a, s_b) / 8.0;
+    const int a = RandomInt(rng, -128, 127);
+    const int b = RandomInt(rng, -128, 127);
+    const int16_t r = ResidualAdd(static_cast<int8_t>(a), static_cast<int8_t>(b), rs);
+    ASSERT_GE(r, -(1 << (kResidualBits - 1)));
+    ASSERT_LT(r, 1 << (kResidualBits - 1));
+    // Each mult is within 0.5 of its real value, i.e. 0.5 * 128 / 4096 units of r per
+    // operand, plus the final rounding.
+    ASSERT_NEAR(r, (a * s_a + b * s_b) / s_r, 0.5 + 2 * 128 * 0.5 / 4096) << it;
+  }
+  EXPECT_THROW(QuantizeResidual(0.0, 1.0), std::invalid_argument);
 }
 
 TEST(LayerNorm, ConstantRowGivesBeta) {
@@ -686,8 +717,10 @@ TEST(Spls, AnchorRowsAttendToSelectedKeys) {
     // Past the context every row, copied or not, is what the dense rules give for it.
     EXPECT_GT(CountReusedTokens(sparse.decision.token_anchor, n_valid), 0);
     EXPECT_EQ(sparse.attn, ReferenceLinear(sparse.ctx, c.params.o, n_valid));
-    EXPECT_EQ(sparse.h, ReferenceResidualLn(c.x, sparse.attn, c.params.ln1, n_valid));
-    EXPECT_EQ(sparse.y, ReferenceResidualLn(sparse.h, sparse.ffn_out, c.params.ln2, n_valid));
+    EXPECT_EQ(sparse.h,
+              ReferenceResidualLn(c.x, sparse.attn, c.params.res1, c.params.ln1, n_valid));
+    EXPECT_EQ(sparse.y,
+              ReferenceResidualLn(sparse.h, sparse.ffn_out, c.params.res2, c.params.ln2, n_valid));
   }
 }
 

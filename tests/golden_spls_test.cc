@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "golden/layer.h"
 #include "golden/report.h"
 #include "golden/spls.h"
 
@@ -166,6 +167,102 @@ TEST(Predict, RequantShiftsAndSaturates) {
   EXPECT_EQ(PredictRequant(-7, 0, 8, HlogRound::kNearest), HlogEncode(-7, 8, HlogRound::kNearest));
 }
 
+TEST(Predict, HlogQuantMatrixEncodesEveryElement) {
+  Matrix<int8_t> m(16, 16);  // every int8 value once
+  for (int v = -128; v <= 127; ++v) m.data[v + 128] = static_cast<int8_t>(v);
+  for (int bits = kHlogMinBits; bits <= kHlogMaxBits; ++bits) {
+    for (HlogRound round : {HlogRound::kTowardZero, HlogRound::kNearest}) {
+      const Matrix<HlogCode> q = HlogQuantMatrix(m, bits, round);
+      ASSERT_EQ(q.rows, m.rows);
+      ASSERT_EQ(q.cols, m.cols);
+      for (size_t i = 0; i < m.data.size(); ++i) {
+        ASSERT_EQ(q.data[i], HlogEncode(m.data[i], bits, round))
+            << "bits " << bits << " v " << int{m.data[i]};
+      }
+    }
+  }
+  EXPECT_THROW(HlogQuantMatrix(m, kHlogMaxBits + 1, HlogRound::kTowardZero), std::invalid_argument);
+}
+
+// A code matrix for the projection and PAM checks: HLog of random int8 values at a random
+// width and rounding, or, with kind 1, any code HlogDecode accepts (also negative zero,
+// 0x11, which no encoder produces).
+Matrix<HlogCode> RandomCodes(int rows, int cols, int kind, std::mt19937_64& rng) {
+  Matrix<HlogCode> m(rows, cols);
+  const int bits = kHlogMinBits + static_cast<int>(rng() % (kHlogMaxBits - kHlogMinBits + 1));
+  const HlogRound round = rng() % 2 ? HlogRound::kNearest : HlogRound::kTowardZero;
+  for (HlogCode& c : m.data) {
+    if (kind == 1) {
+      do {
+        c = static_cast<HlogCode>(rng() % kHlogNumCodes);
+      } while (HlogNeverProduced(c));
+    } else {
+      c = HlogEncode(static_cast<int8_t>(rng()), bits, round);
+    }
+  }
+  return m;
+}
+
+// PredictProject and PredictPam (which look products up in HlogProductValues) against
+// their definition evaluated straight with HlogDot.
+TEST(Predict, ProjectAndPamEqualHlogDot) {
+  const uint64_t seed = 20260611;
+  std::mt19937_64 rng(seed);
+  for (int trial = 0; trial < 60; ++trial) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed << " trial " << trial);
+    const int n = 1 + static_cast<int>(rng() % 12);
+    const int n_valid = static_cast<int>(rng() % (n + 1));
+    const int d_head = 1 + static_cast<int>(rng() % 9);
+    const int heads = 1 + static_cast<int>(rng() % 4);
+    const int d = d_head * heads;
+    const int kind = trial % 2;
+    const Matrix<HlogCode> x_hat = RandomCodes(n, d, kind, rng);
+    const Matrix<HlogCode> w_hat = RandomCodes(d, d, kind, rng);
+    const Matrix<int32_t> proj = PredictProject(x_hat, w_hat, n_valid);
+    ASSERT_EQ(proj.rows, n);
+    ASSERT_EQ(proj.cols, d);
+    for (int i = 0; i < n; ++i) {
+      for (int c = 0; c < d; ++c) {
+        const int32_t want = i < n_valid ? HlogDot(x_hat.row(i), 1, &w_hat.at(0, c), d, d) : 0;
+        ASSERT_EQ(proj.at(i, c), want) << "row " << i << " column " << c;
+      }
+    }
+    const Matrix<HlogCode> q_hat = RandomCodes(n, d, kind, rng);
+    const Matrix<HlogCode> k_hat = RandomCodes(n, d, kind, rng);
+    for (int h = 0; h < heads; ++h) {
+      const Matrix<int32_t> pam = PredictPam(q_hat, k_hat, h, d_head, n_valid);
+      ASSERT_EQ(pam.rows, n);
+      ASSERT_EQ(pam.cols, n);
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j) {
+          const int32_t want =
+              i < n_valid && j < n_valid
+                  ? HlogDot(q_hat.row(i) + h * d_head, 1, k_hat.row(j) + h * d_head, 1, d_head)
+                  : 0;
+          ASSERT_EQ(pam.at(i, j), want) << "head " << h << " (" << i << ", " << j << ")";
+        }
+      }
+    }
+  }
+}
+
+// Like HlogDot, the projection and the PAM reject codes HlogDecode rejects, in the
+// operands they use.
+TEST(Predict, ProjectAndPamRejectCodesNeverProduced) {
+  const Matrix<HlogCode> ones(4, 4, HlogEncode(1, 8, HlogRound::kTowardZero));
+  for (HlogCode bad : {HlogCode{0x0F}, HlogCode{0x1F}, HlogCode{0x20}, HlogCode{0xFF}}) {
+    SCOPED_TRACE(testing::Message() << "code " << int{bad});
+    Matrix<HlogCode> m = ones;
+    m.at(2, 3) = bad;
+    EXPECT_THROW(PredictProject(m, ones, 3), std::invalid_argument);
+    EXPECT_THROW(PredictProject(ones, m, 1), std::invalid_argument);
+    EXPECT_NO_THROW(PredictProject(m, ones, 2));  // row 2 is padded: not used
+    EXPECT_THROW(PredictPam(m, ones, 1, 2, 3), std::invalid_argument);
+    EXPECT_THROW(PredictPam(ones, m, 1, 2, 3), std::invalid_argument);
+    EXPECT_NO_THROW(PredictPam(m, ones, 0, 2, 4));  // column 3 is in the other head
+  }
+}
+
 // q_shift != k_shift in every case, so that Predict swapping them is seen.
 struct PredictCase {
   int n_tokens, n_valid, d_model, n_heads, bits, k, w;
@@ -200,8 +297,12 @@ TEST_P(PredictTest, DecisionsAreConsistent) {
   cfg.k = c.k;
   cfg.w = c.w;
   cfg.t = DefaultThreshold(c.k);
-  PredictorWeights pw{HlogQuantMatrix(wq, c.bits, c.round), HlogQuantMatrix(wk, c.bits, c.round),
-                      c.q_shift, c.k_shift};
+  PredictorWeights pw{HlogQuantMatrix(wq, c.bits, c.round),
+                      HlogQuantMatrix(wk, c.bits, c.round),
+                      c.q_shift,
+                      c.k_shift,
+                      {},
+                      {}};
   const SplsDecision d = Predict(x, c.n_valid, c.n_heads, pw, cfg);
   ASSERT_EQ(d.heads.size(), static_cast<size_t>(c.n_heads));
   const int dh = c.d_model / c.n_heads;
@@ -270,7 +371,11 @@ TEST(Predict, RejectsBadArguments) {
   for (int8_t& v : w.data) v = static_cast<int8_t>(rng());
   const SplsConfig good_cfg = DefaultSplsConfig(n);
   const PredictorWeights good_w{HlogQuantMatrix(w, 8, HlogRound::kTowardZero),
-                                HlogQuantMatrix(w, 8, HlogRound::kTowardZero), 9, 9};
+                                HlogQuantMatrix(w, 8, HlogRound::kTowardZero),
+                                9,
+                                9,
+                                {},
+                                {}};
   ASSERT_NO_THROW(Predict(x, n, 2, good_w, good_cfg));
   ASSERT_NO_THROW(Predict(x, 0, 2, good_w, good_cfg));  // nothing valid: an empty decision
 
@@ -309,12 +414,65 @@ TEST(Predict, RejectsBadArguments) {
       {"q_shift 32", [](PredictorWeights& p) { p.q_shift = kPredMaxShift + 1; }},
       {"k_shift -1", [](PredictorWeights& p) { p.k_shift = -1; }},
       {"k_shift 32", [](PredictorWeights& p) { p.k_shift = kPredMaxShift + 1; }},
+      {"q_bias 7 entries", [](PredictorWeights& p) { p.q_bias.assign(d - 1, 0); }},
+      {"k_bias above MaxLinearBias",
+       [](PredictorWeights& p) {
+         p.k_bias.assign(d, 0);
+         p.k_bias[3] = static_cast<int32_t>(MaxLinearBias(d) + 1);
+       }},
   };
   for (const auto& [what, spoil] : w_spoils) {
     PredictorWeights pw = good_w;
     spoil(pw);
     throws(n, 2, pw, good_cfg, what);
   }
+}
+
+// The biases enter Q~ and K~ before the rescale: with x = 0 the projections are the
+// biases themselves; a zero bias is no bias.
+TEST(Predict, BiasesEnterBeforeTheRescale) {
+  const int n = 5;
+  const int d = 8;
+  std::mt19937_64 rng(31);
+  Matrix<int8_t> w(d, d);
+  for (int8_t& v : w.data) v = static_cast<int8_t>(rng());
+  PredictorWeights pw{HlogQuantMatrix(w, 8, HlogRound::kTowardZero),
+                      HlogQuantMatrix(w, 8, HlogRound::kTowardZero),
+                      4,
+                      7,
+                      {},
+                      {}};
+  for (int c = 0; c < d; ++c) {
+    pw.q_bias.push_back(static_cast<int32_t>(rng() % 40001) - 20000);
+    pw.k_bias.push_back(static_cast<int32_t>(rng() % 40001) - 20000);
+  }
+  pw.k_bias[2] = static_cast<int32_t>(MaxLinearBias(d));
+  pw.q_bias[5] = static_cast<int32_t>(-MaxLinearBias(d));
+  const SplsConfig cfg = DefaultSplsConfig(n);
+  const PredictedQk zero_x = PredictQk(Matrix<int8_t>(n, d), n - 1, pw, cfg);
+  for (int i = 0; i < n; ++i) {
+    for (int c = 0; c < d; ++c) {
+      const bool valid = i < n - 1;
+      // Padded rows project to 0 (no bias).
+      EXPECT_EQ(zero_x.q_hat.at(i, c),
+                PredictRequant(valid ? pw.q_bias[c] : 0, pw.q_shift, cfg.hlog_bits, cfg.round));
+      EXPECT_EQ(zero_x.k_hat.at(i, c),
+                PredictRequant(valid ? pw.k_bias[c] : 0, pw.k_shift, cfg.hlog_bits, cfg.round));
+    }
+  }
+  Matrix<int8_t> x(n, d);
+  for (int8_t& v : x.data) v = static_cast<int8_t>(rng());
+  PredictorWeights zero_bias = pw;
+  zero_bias.q_bias.assign(d, 0);
+  zero_bias.k_bias.assign(d, 0);
+  PredictorWeights no_bias = pw;
+  no_bias.q_bias.clear();
+  no_bias.k_bias.clear();
+  const PredictedQk a = PredictQk(x, n, zero_bias, cfg);
+  const PredictedQk b = PredictQk(x, n, no_bias, cfg);
+  EXPECT_TRUE(a.q_hat == b.q_hat);
+  EXPECT_TRUE(a.k_hat == b.k_hat);
+  EXPECT_FALSE(PredictQk(x, n, pw, cfg).k_hat == b.k_hat);
 }
 
 TEST(Predict, IdenticalTokensReuseAcrossAllHeads) {
@@ -329,7 +487,8 @@ TEST(Predict, IdenticalTokensReuseAcrossAllHeads) {
   cfg.k = 2;
   cfg.w = 2;
   cfg.t = 2;
-  PredictorWeights pw{HlogQuantMatrix(wq, 8, cfg.round), HlogQuantMatrix(wk, 8, cfg.round), 10, 10};
+  PredictorWeights pw{
+      HlogQuantMatrix(wq, 8, cfg.round), HlogQuantMatrix(wk, 8, cfg.round), 10, 10, {}, {}};
   const SplsDecision d = Predict(x, 8, 2, pw, cfg);
   EXPECT_EQ(d.token_anchor, (std::vector<int>{0, 0, 0, 3, 3, 3, 6, 6}));
 }

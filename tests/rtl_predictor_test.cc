@@ -5,11 +5,14 @@
 //   HlogDot*            every code pair, random vectors of every code and of encoder
 //                       codes, lanes 4 (AccW 32) and 3 (AccW 20: the wrap), stalls on
 //                       input and output; throughput one beat per cycle.
-//   PredictorRandom     random configurations, inputs and seeds, both small
+//   PredictorRandom     random configurations, inputs, biases and seeds, both small
 //                       configurations, stall shapes on every stream, several layers
 //                       back to back through one unit.
 //   PredictorEdge       k = 1, k = n, k > n, n_valid = 1, w = 0, t = 0, t > k, all
-//                       tokens identical, all scores equal, padded rows, saturating shifts.
+//                       tokens identical, all scores equal, padded rows, saturating shifts,
+//                       one-beat columns, no bias, biases at +-MaxLinearBias(d).
+//   PredictorBias       K~, Q~ at exactly +-(2^31 - 1) (bias at the bound plus the largest
+//                       dot sum); the bias sampled with a column's last beat only.
 //   PredictorCycles     without stalls the run takes the documented cycle count.
 //   PredictorCfgError   each illegal field gives its error code, consumes nothing, raises
 //                       done_o; the next legal run is correct.
@@ -42,6 +45,7 @@
 #include "Vesact_predictor_minilm.h"
 #include "Vesact_predictor_minilm_esact_predictor.h"
 #include "golden/hlog.h"
+#include "golden/layer.h"
 #include "golden/matrix.h"
 #include "golden/report.h"
 #include "golden/spls.h"
@@ -347,27 +351,112 @@ std::string Describe(const Layer& L) {
      << L.heads << " k " << L.cfg.k << " w " << L.cfg.w << " t " << L.cfg.t << " bits "
      << L.cfg.hlog_bits << (L.cfg.round == HlogRound::kNearest ? " nearest" : " tz") << " q_shift "
      << L.weights.q_shift << " k_shift " << L.weights.k_shift;
+  // The biases in short: none, or how many entries sit at the bound's edges.
+  const int64_t max_bias = MaxLinearBias(L.x.cols);
+  for (const auto& [name, b] :
+       {std::pair{" q_bias", &L.weights.q_bias}, std::pair{" k_bias", &L.weights.k_bias}}) {
+    os << name;
+    if (b->empty()) {
+      os << " none";
+      continue;
+    }
+    int at_edge = 0;
+    int64_t largest = 0;
+    for (int32_t v : *b) {
+      at_edge += std::llabs(v) == max_bias;
+      largest = std::max<int64_t>(largest, std::llabs(v));
+    }
+    os << " max|b| " << largest << " (" << at_edge << " at +-" << max_bias << ")";
+  }
   if (!L.what.empty()) os << " [" << L.what << "]";
   return os.str();
 }
 
-// Smallest shift that brings max |projection| to <= 128 (the offline calibration).
-int CalibratedShift(const Matrix<HlogCode>& x_hat, const Matrix<HlogCode>& w_hat, int n_valid) {
+// Smallest shift that brings max |projection + bias| to <= 128 (the offline calibration),
+// over the columns whose |bias| is at most `limit` (the others saturate on purpose).
+int CalibratedShift(const Matrix<HlogCode>& x_hat, const Matrix<HlogCode>& w_hat,
+                    const std::vector<int32_t>& bias, int64_t limit, int n_valid) {
   const Matrix<int32_t> p = PredictProject(x_hat, w_hat, n_valid);
   int64_t m = 0;
-  for (int32_t v : p.data) m = std::max<int64_t>(m, std::llabs(v));
+  for (int i = 0; i < n_valid; ++i) {
+    for (int c = 0; c < p.cols; ++c) {
+      const int64_t b = bias.empty() ? 0 : bias[c];
+      if (std::llabs(b) <= limit) m = std::max<int64_t>(m, std::llabs(p.at(i, c) + b));
+    }
+  }
   int s = 0;
   while ((m >> s) > kHlogMaxMagnitude) ++s;
   return s;
 }
 
+// The largest |X^ W^| of a layer's projection (rows < n_valid), at least 128.
+int64_t MaxProjection(const Matrix<HlogCode>& x_hat, const Matrix<HlogCode>& w_hat, int n_valid) {
+  const Matrix<int32_t> p = PredictProject(x_hat, w_hat, n_valid);
+  int64_t m = kHlogMaxMagnitude;
+  for (int32_t v : p.data) m = std::max<int64_t>(m, std::llabs(v));
+  return m;
+}
+
 enum class XKind { kRandom, kSimilar, kIdentical, kZero };
+
+// The biases of a random layer (both of Q and K):
+//   kAny         one of the others, drawn per layer
+//   kNone        empty vectors (no bias)
+//   kComparable  every entry uniform in +-max |X^ W^| (the calibration includes them)
+//   kMixed       per entry: 0, comparable, uniform over the whole bound, +MaxLinearBias(d)
+//                or -MaxLinearBias(d)
+//   kEdges       per entry: +-MaxLinearBias(d) (half of them) or comparable
+// Entries beyond the comparable range saturate to +-128 (the shift is calibrated without
+// them), so the columns they touch are constant; the comparable ones keep the decision
+// depending on X.
+enum class BiasKind { kAny, kNone, kComparable, kMixed, kEdges };
+
+std::vector<int32_t> MakeBias(BiasKind kind, int d, int64_t comparable, std::mt19937_64& rng) {
+  if (kind == BiasKind::kNone) return {};
+  const int64_t max_bias = MaxLinearBias(d);
+  auto uniform = [&rng](int64_t m) {
+    return static_cast<int32_t>(static_cast<int64_t>(rng() % (2 * m + 1)) - m);
+  };
+  auto edge = [&rng, max_bias]() {
+    return static_cast<int32_t>((rng() & 1) ? max_bias : -max_bias);
+  };
+  std::vector<int32_t> b(d);
+  for (int32_t& v : b) {
+    switch (kind) {
+      case BiasKind::kComparable:
+        v = uniform(comparable);
+        break;
+      case BiasKind::kMixed:
+        switch (rng() % 6) {
+          case 0:
+            v = 0;
+            break;
+          case 1:
+          case 2:
+            v = uniform(comparable);
+            break;
+          case 3:
+            v = uniform(max_bias);
+            break;
+          default:
+            v = edge();
+            break;
+        }
+        break;
+      default:  // kEdges
+        v = (rng() & 1) ? edge() : uniform(comparable);
+        break;
+    }
+  }
+  return b;
+}
 
 // A random legal layer for a unit with the given limits. `shape` fixes fields >= 0.
 struct Shape {
   int n_tokens = -1, n_valid = -1, heads = -1, d_head = -1, k = -1, w = -1, t = -1;
   XKind x_kind = XKind::kSimilar;
   int shift_delta = 0;  // added to the calibrated shifts (negative: saturation)
+  BiasKind bias = BiasKind::kAny;
 };
 
 Layer MakeLayer(int lanes, int n_max, int d_max, int dh_max, int h_max, int k_max, int w_max,
@@ -419,10 +508,20 @@ Layer MakeLayer(int lanes, int n_max, int d_max, int dh_max, int h_max, int k_ma
   L.weights.w_q_hat = HlogQuantMatrix(wq, L.cfg.hlog_bits, L.cfg.round);
   L.weights.w_k_hat = HlogQuantMatrix(wk, L.cfg.hlog_bits, L.cfg.round);
   const Matrix<HlogCode> x_hat = HlogQuantMatrix(L.x, L.cfg.hlog_bits, L.cfg.round);
-  L.weights.q_shift = std::clamp(
-      CalibratedShift(x_hat, L.weights.w_q_hat, L.n_valid) + s.shift_delta, 0, kPredMaxShift);
-  L.weights.k_shift = std::clamp(
-      CalibratedShift(x_hat, L.weights.w_k_hat, L.n_valid) + s.shift_delta, 0, kPredMaxShift);
+  const BiasKind bias_kind =
+      s.bias != BiasKind::kAny ? s.bias : static_cast<BiasKind>(1 + rng() % 4);
+  const int64_t q_range = MaxProjection(x_hat, L.weights.w_q_hat, L.n_valid);
+  const int64_t k_range = MaxProjection(x_hat, L.weights.w_k_hat, L.n_valid);
+  L.weights.q_bias = MakeBias(bias_kind, d, q_range, rng);
+  L.weights.k_bias = MakeBias(bias_kind, d, k_range, rng);
+  L.weights.q_shift =
+      std::clamp(CalibratedShift(x_hat, L.weights.w_q_hat, L.weights.q_bias, q_range, L.n_valid) +
+                     s.shift_delta,
+                 0, kPredMaxShift);
+  L.weights.k_shift =
+      std::clamp(CalibratedShift(x_hat, L.weights.w_k_hat, L.weights.k_bias, k_range, L.n_valid) +
+                     s.shift_delta,
+                 0, kPredMaxShift);
   return L;
 }
 
@@ -552,12 +651,21 @@ std::vector<EdgeCase> EdgeCases() {
       {"t_gt_k", shape([](Shape& s) { s.k = 2, s.t = 3; })},
       {"t_max", shape([](Shape& s) { s.t = 16; })},
       {"identical_tokens", shape([](Shape& s) { s.x_kind = XKind::kIdentical, s.t = 0; })},
-      {"all_scores_equal", shape([](Shape& s) { s.x_kind = XKind::kZero; })},
+      {"all_scores_equal",
+       shape([](Shape& s) { s.x_kind = XKind::kZero, s.bias = BiasKind::kNone; })},
+      {"zero_x_bias_only", shape([](Shape& s) { s.x_kind = XKind::kZero; })},
       {"random_tokens", shape([](Shape& s) { s.x_kind = XKind::kRandom; })},
       {"saturating_shift", shape([](Shape& s) { s.shift_delta = -4; })},
       {"zero_shift", shape([](Shape& s) { s.shift_delta = -31; })},
       {"large_shift", shape([](Shape& s) { s.shift_delta = 6; })},
       {"one_head_full_d", shape([](Shape& s) { s.heads = 1, s.d_head = 16; })},
+      {"one_beat_columns", shape([](Shape& s) { s.n_valid = 1, s.heads = 1, s.d_head = 4; })},
+      {"two_beat_columns",
+       shape([](Shape& s) { s.n_tokens = 3, s.n_valid = 2, s.heads = 1, s.d_head = 8; })},
+      {"no_bias", shape([](Shape& s) { s.bias = BiasKind::kNone; })},
+      {"bias_comparable", shape([](Shape& s) { s.bias = BiasKind::kComparable; })},
+      {"bias_mixed", shape([](Shape& s) { s.bias = BiasKind::kMixed; })},
+      {"bias_edges", shape([](Shape& s) { s.bias = BiasKind::kEdges; })},
       {"max_heads_dh_lanes", shape([](Shape& s) { s.heads = 4, s.d_head = 4; })},
       {"full_size", shape([](Shape& s) {
          s.n_tokens = 16, s.n_valid = 16, s.heads = 2, s.d_head = 16, s.k = 4, s.w = 4;
@@ -606,6 +714,123 @@ TEST(PredictorEdgeL8, FullSize) {
   RunAndCompare(drv, L, PredictorStalls::All(StallSpec::Random(0.2)), seed);
 }
 
+// ---- Biases at the bound -----------------------------------------------------------------
+
+// A full-size layer whose K~ and Q~ reach exactly +-(2^31 - 1): every fourth row of X is
+// all -128 (code -128 at every width), and some columns of W^ are all -128 resp. all +128
+// codes with the bias +MaxLinearBias(d) resp. -MaxLinearBias(d), so those rows sum
+// 2^14 d + MaxLinearBias(d) = 2^31 - 1 (or its negation). The extreme columns of W^_Q
+// (c mod 4 = 0, 1) and of W^_K (c mod 4 = 2, 3) differ, so each meets a varying column of
+// the other operand and its value shows in the scores. The other columns are random with
+// comparable biases. The shifts are drawn among those that put the extremes just below
+// saturation (24: 127), saturated (23, 0), calibrated on the other columns, and 31.
+template <class Driver>
+Layer MakeExtremeBiasLayer(std::mt19937_64& rng) {
+  Layer L;
+  const int n = std::min(Driver::kNMax, 16);
+  const int d = Driver::kDMax;
+  L.heads = d / Driver::kDhMax;
+  L.n_valid = n;
+  L.cfg.hlog_bits = kHlogMinBits + static_cast<int>(rng() % (kHlogMaxBits - kHlogMinBits + 1));
+  L.cfg.round = (rng() & 1) ? HlogRound::kNearest : HlogRound::kTowardZero;
+  L.cfg.k = 1 + static_cast<int>(rng() % std::min(Driver::kKMax, n));
+  L.cfg.w = static_cast<int>(rng() % (Driver::kWMax + 1));
+  L.cfg.t = static_cast<int>(rng() % (L.cfg.k + 2));
+  L.what = "extreme sums";
+  L.x = Matrix<int8_t>(n, d);
+  for (int i = 0; i < n; ++i) {
+    for (int c = 0; c < d; ++c) {
+      L.x.at(i, c) = i % 4 == 0 ? int8_t{-128} : static_cast<int8_t>(rng() % 256 - 128);
+    }
+  }
+  const HlogCode minus128 = HlogEncode(-128, L.cfg.hlog_bits, L.cfg.round);
+  const HlogCode plus128 = HlogEncode(128, L.cfg.hlog_bits, L.cfg.round);
+  const int64_t max_bias = MaxLinearBias(d);
+  const Matrix<HlogCode> x_hat = HlogQuantMatrix(L.x, L.cfg.hlog_bits, L.cfg.round);
+  auto make = [&](int first_extreme, Matrix<HlogCode>* w_hat, std::vector<int32_t>* bias,
+                  int* shift) {
+    Matrix<int8_t> w(d, d);
+    for (auto& v : w.data) v = static_cast<int8_t>(rng() % 256 - 128);
+    *w_hat = HlogQuantMatrix(w, L.cfg.hlog_bits, L.cfg.round);
+    const int64_t range = MaxProjection(x_hat, *w_hat, n);
+    bias->assign(d, 0);
+    for (int c = 0; c < d; ++c) {
+      const int kind = (c + 4 - first_extreme) % 4;  // 0: all -128, 1: all +128
+      if (kind < 2) {
+        for (int r = 0; r < d; ++r) w_hat->at(r, c) = kind == 0 ? minus128 : plus128;
+        (*bias)[c] = static_cast<int32_t>(kind == 0 ? max_bias : -max_bias);
+      } else {
+        (*bias)[c] = static_cast<int32_t>(static_cast<int64_t>(rng() % (2 * range + 1)) - range);
+      }
+    }
+    const int choices[] = {24, 23, 0, 31, CalibratedShift(x_hat, *w_hat, *bias, range, n)};
+    *shift = choices[rng() % 5];
+  };
+  make(0, &L.weights.w_q_hat, &L.weights.q_bias, &L.weights.q_shift);
+  make(2, &L.weights.w_k_hat, &L.weights.k_bias, &L.weights.k_shift);
+  return L;
+}
+
+template <class Driver>
+void RunExtremeBias(int layers, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Driver drv(seed);
+  for (int n = 0; n < layers; ++n) {
+    const Layer L = MakeExtremeBiasLayer<Driver>(rng);
+    // The golden sums do reach the int32 extremes (the test would be vacuous otherwise).
+    const Matrix<int32_t> q = PredictProject(HlogQuantMatrix(L.x, L.cfg.hlog_bits, L.cfg.round),
+                                             L.weights.w_q_hat, L.n_valid);
+    ASSERT_EQ(int64_t{q.at(0, 0)} + L.weights.q_bias[0], int64_t{INT32_MAX});
+    ASSERT_EQ(int64_t{q.at(0, 1)} + L.weights.q_bias[1], -int64_t{INT32_MAX});
+    const PredictorStalls stalls =
+        n % 2 ? PredictorStalls::All(StallSpec::Random(0.3)) : PredictorStalls::None();
+    SCOPED_TRACE("layer " + std::to_string(n) + ": " + Describe(L));
+    if (!RunAndCompare(drv, L, stalls, seed + n)) return;
+  }
+}
+
+TEST(PredictorBias, ExtremeSumsL4) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  RunExtremeBias<DriverL4>(12, seed);
+}
+
+TEST(PredictorBias, ExtremeSumsL8) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  RunExtremeBias<DriverL8>(4, seed);
+}
+
+// The unit samples w_bias_i with a column's last beat only: junk on the other beats of
+// every column changes nothing.
+TEST(PredictorBias, OnlyLastBeatSampled) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  DriverL4 drv(seed);
+  for (int n = 0; n < 8; ++n) {
+    Shape s;
+    s.bias = n % 2 ? BiasKind::kMixed : BiasKind::kComparable;
+    const Layer L = MakeLayerFor<DriverL4>(s, rng);
+    SCOPED_TRACE("layer " + std::to_string(n) + ": " + Describe(L));
+    const int beats_per_column = L.x.cols / DriverL4::kLanes;
+    std::vector<sim::PredictorWBeat> w_beats =
+        sim::PredictorWBeats(L.weights, L.heads, DriverL4::kLanes);
+    for (size_t b = 0; b < w_beats.size(); ++b) {
+      if ((b + 1) % beats_per_column != 0) w_beats[b].bias = static_cast<int32_t>(rng());
+    }
+    const SplsDecision want = Predict(L.x, L.n_valid, L.heads, L.weights, L.cfg);
+    const PredictorResult r =
+        drv.Run(sim::MakePredictorCfg(L.x, L.n_valid, L.heads, L.weights, L.cfg),
+                sim::PredictorXBeats(L.x, L.n_valid, DriverL4::kLanes), w_beats, L.x.rows,
+                PredictorStalls::All(StallSpec::Random(0.3)), seed + n);
+    ASSERT_TRUE(r.done);
+    ASSERT_EQ(r.err_code, 0);
+    ASSERT_EQ(r.order_error, "");
+    if (!ExpectSameDecision(r.decision, want, L, seed)) return;
+  }
+}
+
 // ---- Cycle count ------------------------------------------------------------------------
 
 // Without stalls, the documented count (docs/architecture.md, "esact_predictor"):
@@ -642,6 +867,16 @@ TEST(PredictorCycles, NoStallsL4) {
     s.d_head = 16;
     RunCycles<DriverL4>(s, seed + n);
   }
+  // Columns of one beat (d = Lanes): a column every n cycles, the W loader and the bias
+  // queue at their tightest.
+  for (int n : {1, 2, 3}) {
+    Shape s;
+    s.n_tokens = n;
+    s.n_valid = n;
+    s.heads = 1;
+    s.d_head = DriverL4::kLanes;
+    RunCycles<DriverL4>(s, seed + 100 + n);
+  }
 }
 
 TEST(PredictorCycles, NoStallsL8) {
@@ -673,7 +908,7 @@ TEST(PredictorCfgError, EachFieldThenAGoodRun) {
   const PredictorCfg base =
       sim::MakePredictorCfg(good.x, good.n_valid, good.heads, good.weights, good.cfg);
   const std::vector<Bits> x_beats = sim::PredictorXBeats(good.x, good.n_valid, DriverL4::kLanes);
-  const std::vector<Bits> w_beats =
+  const std::vector<sim::PredictorWBeat> w_beats =
       sim::PredictorWBeats(good.weights, good.heads, DriverL4::kLanes);
 
   struct Bad {

@@ -1,15 +1,21 @@
 // esact_vec against the golden rules (golden/quant.h, golden/engines.h): Requantize,
-// SaturateInt8(a + b), ApplyLut and ResidualLayerNorm (IntLayerNorm of the int16 residual),
-// every output row compared element by element, the first difference printed.
+// SaturateInt8(a + b), ApplyLut and ResidualLayerNorm (IntLayerNorm of the residual
+// RoundShift(a mult_a + b mult_b, 12)), every output row compared element by element, the
+// first difference printed. Expected LN rows always come from esact::ResidualLayerNorm.
 //
 //   VecRandom       random runs of every mode back to back through one unit (parameters
 //                   loaded, kept and reloaded), random d (1, DMax, multiples of Lanes and
-//                   not), random data, gamma/beta and requant factors; both synthesized
-//                   configurations x five stall shapes (none, random 30% and bursty on
-//                   every stream, inputs only, outputs only).
-//   VecLnEdge       saturating residuals (a + b = 254, -256), -128 everywhere, constant
-//                   rows (-> Requantize(beta)), d = 1, one outlier (the largest |n|),
-//                   gamma/beta and mult/shift at their extremes, d = DMax.
+//                   not), random data, gamma/beta, requant factors and residual mults
+//                   (default 4096/4096, edges 0 and 2^15, QuantizeResidual ones, any in
+//                   [0, 2^15]); both synthesized configurations x five stall shapes (none,
+//                   random 30% and bursty on every stream, inputs only, outputs only).
+//   VecLnEdge       saturating residuals (r = 2032 / -2048 at mults 2^15, 254 / -256 at
+//                   the default), -128 everywhere, constant rows (-> Requantize(beta)),
+//                   mults 0 (r = 0), one operand only, d = 1, one outlier (the largest
+//                   |n|), gamma/beta and mult/shift at their extremes, d = DMax.
+//   VecLn           constant rows; n unscaled (gamma 1, beta -n) on rows with exact ties of
+//                   c * inv, and on rows where every residual a mult_a + b mult_b is an
+//                   exact tie of RoundShift(., 12), both signs.
 //   VecGelu         every int8 input through random LUTs and BuildGeluLut ones; a loaded
 //                   LUT kept across runs; a reload.
 //   VecRequant      int32 extremes, rounding ties, mult 0 / 65535, shift 0 / 47, random.
@@ -17,7 +23,8 @@
 //   VecCycles       without stalls: the documented counts (elementwise exactly; LN the
 //                   recurrence exactly and the closed-form bound).
 //   VecCfgError     each illegal field gives its code in 2 cycles, takes nothing, keeps the
-//                   loaded parameters; the next run is correct.
+//                   loaded parameters; the next run is correct. Residual mults above 2^15
+//                   (a, b, both) in RESIDUAL_LN; other modes ignore the mults.
 //   VecMiniLm       the MiniLM-shaped model (DMax 1536, Lanes 16): LN rows of 384 at one
 //                   beat per cycle, GELU and REQUANT rows of 1536, the largest |n| at d 1536.
 //
@@ -37,6 +44,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "Vesact_vec_l4.h"
@@ -73,6 +81,16 @@ static_assert(Pkg::VEC_LN_RECIP_BITS == kLnRecipBits);
 static_assert(Pkg::VEC_LN_FRAC_BITS == kLnFracBits);
 static_assert(Pkg::VEC_LUT_SIZE == std::tuple_size<GeluLut>::value);
 static_assert(Pkg::VEC_GAMMA_W == 16 && Pkg::VEC_WORD_W == 32, "int16 gamma, int32 beta/acc");
+static_assert(Pkg::VEC_RES_SHIFT == kResidualShift);
+static_assert(Pkg::VEC_RES_MAX_MULT == kResidualMaxMult);
+static_assert(Pkg::VEC_RES_W == kResidualBits);
+static_assert((int64_t{1} << (Pkg::VEC_RES_MULT_W - 1)) <= kResidualMaxMult &&
+                  kResidualMaxMult < (int64_t{1} << Pkg::VEC_RES_MULT_W),
+              "the residual mult field is the narrowest that holds kResidualMaxMult");
+// r spans [-2048, 2032] at the largest mults: exactly kResidualBits signed bits.
+static_assert(-128 * 2 * int64_t{kResidualMaxMult} >> kResidualShift ==
+              -(int64_t{1} << (kResidualBits - 1)));
+static_assert(Pkg::VEC_ERR_RES_MULT == 6 && Pkg::VEC_ERR_NO_PARAMS == 5, "stable error codes");
 static_assert(static_cast<int>(VecMode::kRequant) == Pkg::VEC_MODE_REQUANT);
 static_assert(static_cast<int>(VecMode::kAdd) == Pkg::VEC_MODE_ADD);
 static_assert(static_cast<int>(VecMode::kGelu) == Pkg::VEC_MODE_GELU);
@@ -86,9 +104,12 @@ bool Verbose() { return std::getenv("ESACT_VERBOSE") != nullptr; }
 
 // ---- Golden outputs ---------------------------------------------------------------------------
 
-Matrix<int8_t> GoldenLn(const Matrix<int8_t>& a, const Matrix<int8_t>& b, const LnParams& ln) {
+Matrix<int8_t> GoldenLn(const Matrix<int8_t>& a, const Matrix<int8_t>& b, ResidualScale rs,
+                        const LnParams& ln) {
   Matrix<int8_t> y(a.rows, a.cols);
-  for (int i = 0; i < a.rows; ++i) ResidualLayerNorm(a.row(i), b.row(i), a.cols, ln, y.row(i));
+  for (int i = 0; i < a.rows; ++i) {
+    ResidualLayerNorm(a.row(i), b.row(i), a.cols, rs, ln, y.row(i));
+  }
   return y;
 }
 
@@ -135,6 +156,7 @@ std::string Describe(const VecCfg& c, const std::string& what = "") {
   std::ostringstream os;
   os << sim::VecModeName(c.mode) << " d " << c.d << " rows " << c.n_rows << (c.load ? " load" : "")
      << " mult " << c.mult << " shift " << c.shift;
+  if (c.mode == VecMode::kResidualLn) os << " res " << c.res_mult_a << "/" << c.res_mult_b;
   if (!what.empty()) os << " [" << what << "]";
   return os.str();
 }
@@ -170,7 +192,7 @@ enum class Kind {
   kExtreme,     // -128, -127, 0, 127
   kSmall,       // -3..3
   kConstant,    // one value per row (a + b constant)
-  kSaturating,  // a = b = 127 or a = b = -128: residual 254 / -256
+  kSaturating,  // a = b = 127 or a = b = -128: r 254 / -256, 2032 / -2048 at mults 2^15
   kMinus128,    // -128 everywhere
   kOutlier,     // 0 except one column of a = b = 127 (the largest |n|)
 };
@@ -282,6 +304,37 @@ LnParams RandomLn(int d, std::mt19937_64& rng) {
   // n ~ 2^12 per standard deviation times gamma ~ 2^12: t ~ 2^24.
   ln.rq = RandomRequant(rng, k == 0 ? double(1 << 27) : double(1 << 24));
   return ln;
+}
+
+constexpr int32_t kResOne = int32_t{1} << kResidualShift;  // mult 1.0: the plain sum
+constexpr int32_t kResMax = kResidualMaxMult;              // 2^15, the largest legal mult
+
+// A residual scale: the default (the plain sum a + b), a pair of edges (0, 1, 1.0,
+// 2^15 - 1, 2^15), the QuantizeResidual of two random operand scales (one mult is 2^15),
+// or any legal pair.
+ResidualScale RandomResidual(std::mt19937_64& rng) {
+  switch (rng() % 5) {
+    case 0:
+      return ResidualScale{};
+    case 1: {
+      const int32_t e[] = {0, 1, kResOne, kResMax - 1, kResMax};
+      return ResidualScale{e[rng() % 5], e[rng() % 5]};
+    }
+    case 2: {
+      std::uniform_real_distribution<> log_scale(-9, -2);
+      return QuantizeResidual(std::exp2(log_scale(rng)), std::exp2(log_scale(rng)));
+    }
+    default:
+      return ResidualScale{Pick(rng, 0, kResMax), Pick(rng, 0, kResMax)};
+  }
+}
+
+// The VecCfg of an LN run.
+VecCfg LnCfg(int d, int rows, bool load, ResidualScale rs, const LnParams& ln) {
+  VecCfg c{VecMode::kResidualLn, d, rows, load, ln.rq.mult, ln.rq.shift};
+  c.res_mult_a = rs.mult_a;
+  c.res_mult_b = rs.mult_b;
+  return c;
 }
 
 GeluLut RandomLut(std::mt19937_64& rng) {
@@ -405,13 +458,14 @@ bool RunRandomSequence(Driver& drv, const VecStalls& stalls, int runs, int max_r
           ln = RandomLn(d, rng);
           ln_d = d;
         }
+        const ResidualScale rs = RandomResidual(rng);  // per run, like rq
         Matrix<int8_t> a, b;
         const Kind kind = (rng() % 2) ? Kind::kUniform : kAllKinds[rng() % 7];
         MakeAb(rows, d, kind, rng, &a, &b);
-        c = {mode, d, rows, load, ln.rq.mult, ln.rq.shift};
+        c = LnCfg(d, rows, load, rs, ln);
         what = KindName(kind);
-        want = GoldenLn(a, b, ln);
-        r = drv.RunLayerNorm(a, b, ln, load, stalls, run_seed);
+        want = GoldenLn(a, b, rs, ln);
+        r = drv.RunLayerNorm(a, b, rs, ln, load, stalls, run_seed);
         break;
       }
     }
@@ -453,6 +507,7 @@ struct LnEdge {
   Kind kind;
   int d;                                  // 0: DMax
   std::function<void(LnParams&)> params;  // adjusts the random parameters
+  ResidualScale rs{-1, -1};               // the residual mults; -1: RandomResidual per draw
 };
 
 std::vector<LnEdge> LnEdges() {
@@ -472,7 +527,26 @@ std::vector<LnEdge> LnEdges() {
   auto rq_zero = [](LnParams& ln) { ln.rq = Requant{0, 0}; };
   auto rq_max_shift = [](LnParams& ln) { ln.rq = Requant{65535, 47}; };
   auto rq_unit = [](LnParams& ln) { ln.rq = Requant{1, 0}; };
+  const ResidualScale max2{kResMax, kResMax}, plain{kResOne, kResOne};
   return {
+      // The residual mults at their edges: the largest |r| and V (r = 2032 / -2048), r
+      // = 0 (mults 0), one operand only, the plain sum.
+      {"saturating_max_mults", Kind::kSaturating, 0, none, max2},
+      {"saturating_max_mults_gamma_max", Kind::kSaturating, 0, gamma_max, max2},
+      {"saturating_max_mults_rq_unit", Kind::kSaturating, 0, rq_unit, max2},
+      {"minus128_max_mults", Kind::kMinus128, 0, beta_only, max2},
+      {"extreme_max_mults", Kind::kExtreme, 0, none, max2},
+      {"outlier_max_mults", Kind::kOutlier, 0, rq_unit, max2},
+      {"uniform_max_mults", Kind::kUniform, 0, none, max2},
+      {"uniform_zero_mults", Kind::kUniform, 0, beta_only, {0, 0}},
+      {"uniform_a_only", Kind::kUniform, 0, none, {kResMax, 0}},
+      {"uniform_b_only", Kind::kUniform, 0, none, {0, kResMax}},
+      {"extreme_a_max_b_one", Kind::kExtreme, 0, none, {kResMax, 1}},
+      {"uniform_plain_sum", Kind::kUniform, 0, none, plain},
+      {"saturating_plain_sum", Kind::kSaturating, 0, none, plain},
+      {"d1_max_mults", Kind::kUniform, 1, gamma_max, max2},
+      {"d_lanes_plus_one_max_mults", Kind::kSaturating, 5, gamma_max, max2},
+      // Random mults.
       {"saturating_residual", Kind::kSaturating, 0, none},
       {"saturating_residual_gamma_max", Kind::kSaturating, 0, gamma_max},
       {"minus128", Kind::kMinus128, 0, beta_only},
@@ -507,13 +581,14 @@ void RunLnEdge(const LnEdge& e, uint64_t seed) {
     const int d = e.d == 0 ? Driver::kDMax : e.d;
     LnParams ln = RandomLn(d, rng);
     e.params(ln);
+    const ResidualScale rs = e.rs.mult_a < 0 ? RandomResidual(rng) : e.rs;
     Matrix<int8_t> a, b;
     MakeAb(Pick(rng, 1, 4), d, e.kind, rng, &a, &b);
     const VecStalls stalls = n % 2 ? VecStalls::All(StallSpec::Random(0.3)) : VecStalls::None();
-    const VecCfg c{VecMode::kResidualLn, d, a.rows, true, ln.rq.mult, ln.rq.shift};
+    const VecCfg c = LnCfg(d, a.rows, true, rs, ln);
     SCOPED_TRACE("draw " + std::to_string(n) + ": " + Describe(c, e.name));
-    const VecResult r = drv.RunLayerNorm(a, b, ln, true, stalls, seed + n);
-    const bool ok = ExpectRun(r, GoldenLn(a, b, ln), Describe(c, e.name));
+    const VecResult r = drv.RunLayerNorm(a, b, rs, ln, true, stalls, seed + n);
+    const bool ok = ExpectRun(r, GoldenLn(a, b, rs, ln), Describe(c, e.name));
     Report(c, r, ok, e.name);
     if (!ok) return;
   }
@@ -531,30 +606,37 @@ INSTANTIATE_TEST_SUITE_P(Rtl, VecLnEdge, ::testing::ValuesIn(LnEdges()),
                            return info.param.name;
                          });
 
-// A constant row normalizes to c = 0, so every output is Requantize(beta): checked against
-// that rule directly too (not only against the golden function).
+// A constant row normalizes to c = 0, so every output is Requantize(beta), whatever the
+// residual mults: the golden rows are checked against that rule too, then the RTL against
+// the golden rows.
 TEST(VecLn, ConstantRowGivesRequantizedBeta) {
   const uint64_t seed = TestSeed();
   std::mt19937_64 rng(seed);
   DriverL4 drv(seed);
   const int d = 13;
-  LnParams ln = RandomLn(d, rng);
-  ln.rq = Requant{40000, 20};
-  Matrix<int8_t> a, b;
-  MakeAb(3, d, Kind::kConstant, rng, &a, &b);
-  const VecResult r = drv.RunLayerNorm(a, b, ln, true, VecStalls::None(), seed);
-  Matrix<int8_t> want(3, d);
-  for (int i = 0; i < 3; ++i) {
-    for (int c = 0; c < d; ++c) want.at(i, c) = Requantize(ln.beta[c], ln.rq);
+  for (int n = 0; n < 4; ++n) {
+    LnParams ln = RandomLn(d, rng);
+    ln.rq = Requant{40000, 20};
+    const ResidualScale rs = n == 0 ? ResidualScale{kResMax, kResMax} : RandomResidual(rng);
+    Matrix<int8_t> a, b;
+    MakeAb(3, d, Kind::kConstant, rng, &a, &b);
+    const Matrix<int8_t> want = GoldenLn(a, b, rs, ln);
+    for (int i = 0; i < 3; ++i) {
+      for (int c = 0; c < d; ++c) {
+        ASSERT_EQ(want.at(i, c), Requantize(ln.beta[c], ln.rq)) << "golden, column " << c;
+      }
+    }
+    const VecResult r = drv.RunLayerNorm(a, b, rs, ln, true, VecStalls::None(), seed + n);
+    ExpectRun(r, want, Describe(LnCfg(d, 3, true, rs, ln), "constant rows"));
   }
-  ExpectRun(r, want, "constant rows");
 }
 
 // The normalized value itself: with gamma = 1, beta_i = -n_i (n from the golden formula)
 // and rq = {1, 0} every output is SaturateInt8(n_rtl - n_golden), 0 when exact, so each
 // lane checks n = RoundShift(c * inv, 19) unscaled. Half the rows are found by search to
 // hold exact rounding ties (|c * inv| = (2k + 1) 2^18) of both signs, which random rows
-// meet about once in 2^19 lanes.
+// meet about once in 2^19 lanes. The residual r = ResidualAdd(a, b, rs) under random mults
+// (the tie rows under mults that keep r varied: not both 0).
 std::vector<int64_t> GoldenNorm(const std::vector<int>& r) {
   const int d = static_cast<int>(r.size());
   int64_t sum = 0;
@@ -569,12 +651,22 @@ std::vector<int64_t> GoldenNorm(const std::vector<int>& r) {
   return n;
 }
 
-// A random residual row of length d with an exact tie of the given sign in some lane.
-std::vector<int> TieRow(int d, bool negative, std::mt19937_64& rng) {
+std::vector<int> ResidualRow(const int8_t* a, const int8_t* b, int d, ResidualScale rs) {
+  std::vector<int> r(d);
+  for (int c = 0; c < d; ++c) r[c] = ResidualAdd(a[c], b[c], rs);
+  return r;
+}
+
+// Random operand rows a, b of length d whose residual under rs has an exact tie of the
+// given sign in some lane.
+void TieRow(int d, bool negative, ResidualScale rs, std::mt19937_64& rng, int8_t* a, int8_t* b) {
   const int64_t half = int64_t{1} << (kLnRecipBits - kLnFracBits - 1), mask = 2 * half - 1;
   for (int attempt = 0; attempt < 4000000; ++attempt) {
-    std::vector<int> r(d);
-    for (int& v : r) v = Pick(rng, -256, 254);
+    for (int c = 0; c < d; ++c) {
+      a[c] = static_cast<int8_t>(rng() & 0xff);
+      b[c] = static_cast<int8_t>(rng() & 0xff);
+    }
+    const std::vector<int> r = ResidualRow(a, b, d, rs);
     int64_t sum = 0;
     for (int v : r) sum += v;
     uint64_t sum_sq = 0;
@@ -584,11 +676,44 @@ std::vector<int> TieRow(int d, bool negative, std::mt19937_64& rng) {
     const int64_t inv = static_cast<int64_t>((uint64_t{1} << kLnRecipBits) / s);
     for (int v : r) {
       const int64_t p = (int64_t{v} * d - sum) * inv;
-      if ((p < 0) == negative && p != 0 && (std::llabs(p) & mask) == half) return r;
+      if ((p < 0) == negative && p != 0 && (std::llabs(p) & mask) == half) return;
     }
   }
-  ADD_FAILURE() << "no tie row found for d " << d;
-  return std::vector<int>(d, 0);
+  ADD_FAILURE() << "no tie row found for d " << d << " res " << rs.mult_a << "/" << rs.mult_b;
+}
+
+// Each row of a, b on its own run with gamma 1, beta = -n, rq {1, 0}: every output is
+// n_rtl - n_golden (the golden rows are checked to be 0, so the test's n is IntLayerNorm's).
+// One row per run: beta is per column, so it can cancel only one row's n.
+template <class Driver>
+bool ExpectNormExact(Driver& drv, const Matrix<int8_t>& a, const Matrix<int8_t>& b,
+                     ResidualScale rs, bool stall_first, uint64_t seed, const std::string& what) {
+  const int d = a.cols;
+  for (int i = 0; i < a.rows; ++i) {
+    const std::vector<int64_t> norm = GoldenNorm(ResidualRow(a.row(i), b.row(i), d, rs));
+    LnParams ln;
+    ln.gamma.assign(d, 1);
+    ln.beta.resize(d);
+    for (int c = 0; c < d; ++c) ln.beta[c] = static_cast<int32_t>(-norm[c]);
+    ln.rq = Requant{1, 0};
+    Matrix<int8_t> ai(1, d), bi(1, d);
+    std::copy(a.row(i), a.row(i) + d, ai.row(0));
+    std::copy(b.row(i), b.row(i) + d, bi.row(0));
+    const Matrix<int8_t> want = GoldenLn(ai, bi, rs, ln);
+    for (int8_t v : want.data) {
+      EXPECT_EQ(v, 0) << "test's n differs from IntLayerNorm's";
+      if (v != 0) return false;
+    }
+    const VecStalls stalls = (stall_first && i == 0) || i % 3 == 2
+                                 ? VecStalls::All(StallSpec::Random(0.3))
+                                 : VecStalls::None();
+    const VecCfg c = LnCfg(d, 1, true, rs, ln);
+    if (!ExpectRun(drv.RunLayerNorm(ai, bi, rs, ln, true, stalls, seed + i), want,
+                   Describe(c, what + ", row " + std::to_string(i)))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 template <class Driver>
@@ -600,45 +725,115 @@ void RunNormExact(uint64_t seed) {
     const int d = n % 2 == 0 ? Pick(rng, 8, Driver::kDMax)
                              : std::max(2, PickD(rng, Driver::kDMax, Driver::kLanes));
     const int rows = Pick(rng, 1, 3);
+    ResidualScale rs = RandomResidual(rng);
     Matrix<int8_t> a, b;
     MakeAb(rows, d, kAllKinds[rng() % 7], rng, &a, &b);
     if (n % 2 == 0) {  // every row with a tie, alternating signs
-      for (int i = 0; i < rows; ++i) {
-        const std::vector<int> r = TieRow(d, (n / 2 + i) % 2 == 0, rng);
-        for (int c = 0; c < d; ++c) {
-          a.at(i, c) = static_cast<int8_t>(r[c] >> 1);  // floor(r/2), r - floor(r/2): int8
-          b.at(i, c) = static_cast<int8_t>(r[c] - (r[c] >> 1));
-        }
-      }
+      const ResidualScale tie_rs[] = {ResidualScale{},
+                                      {kResMax, kResMax},
+                                      {kResMax, Pick(rng, 1, kResMax)},
+                                      {Pick(rng, kResOne / 4, kResMax), Pick(rng, 1, kResMax)}};
+      rs = tie_rs[(n / 2) % 4];
+      for (int i = 0; i < rows; ++i) TieRow(d, (n / 2 + i) % 2 == 0, rs, rng, a.row(i), b.row(i));
     }
-    // One row per run: beta is per column, so it can cancel only one row's n.
-    for (int i = 0; i < rows; ++i) {
-      std::vector<int> r(d);
-      for (int c = 0; c < d; ++c) r[c] = a.at(i, c) + b.at(i, c);
-      const std::vector<int64_t> norm = GoldenNorm(r);
-      LnParams ln;
-      ln.gamma.assign(d, 1);
-      ln.beta.resize(d);
-      for (int c = 0; c < d; ++c) ln.beta[c] = static_cast<int32_t>(-norm[c]);
-      ln.rq = Requant{1, 0};
-      Matrix<int8_t> ai(1, d), bi(1, d);
-      std::copy(a.row(i), a.row(i) + d, ai.row(0));
-      std::copy(b.row(i), b.row(i) + d, bi.row(0));
-      const Matrix<int8_t> want = GoldenLn(ai, bi, ln);
-      for (int8_t v : want.data) ASSERT_EQ(v, 0) << "test's n differs from IntLayerNorm's";
-      const VecStalls stalls =
-          (n + i) % 3 ? VecStalls::None() : VecStalls::All(StallSpec::Random(0.3));
-      const VecCfg c{VecMode::kResidualLn, d, 1, true, 1, 0};
-      if (!ExpectRun(drv.RunLayerNorm(ai, bi, ln, true, stalls, seed + n), want,
-                     Describe(c, n % 2 == 0 ? "n exact, tie row" : "n exact"))) {
-        return;
-      }
+    if (!ExpectNormExact(drv, a, b, rs, n % 3 == 0, seed + 16 * n,
+                         n % 2 == 0 ? "n exact, tie row" : "n exact")) {
+      return;
     }
   }
 }
 
 TEST(VecLn, NormalizedValueExactL4) { RunNormExact<DriverL4>(TestSeed()); }
 TEST(VecLn, NormalizedValueExactL8) { RunNormExact<DriverL8>(TestSeed()); }
+
+// The residual's own rounding: rows where a mult_a + b mult_b is an exact tie
+// (odd * 2^11) in every lane, of both signs, so RoundShift(., 12) must round half away
+// from zero. Checked through n unscaled (ExpectNormExact), which moves with any error of
+// one in r. Mults: odd multiples of 2^11 for a with multiples of 2^12 for b (every odd a
+// is a tie), the mirror, a + b odd, and random mults that have ties.
+
+// Every (a, b) whose a mult_a + b mult_b is an exact tie.
+std::vector<std::pair<int8_t, int8_t>> TiePairs(ResidualScale rs) {
+  const int64_t half = int64_t{1} << (kResidualShift - 1), mask = 2 * half - 1;
+  std::vector<std::pair<int8_t, int8_t>> pairs;
+  for (int a = -128; a < 128; ++a) {
+    for (int b = -128; b < 128; ++b) {
+      const int64_t p = int64_t{a} * rs.mult_a + int64_t{b} * rs.mult_b;
+      if ((std::llabs(p) & mask) == half) {
+        pairs.emplace_back(static_cast<int8_t>(a), static_cast<int8_t>(b));
+      }
+    }
+  }
+  return pairs;
+}
+
+std::vector<ResidualScale> TieScales(std::mt19937_64& rng) {
+  const int32_t h = kResOne / 2;  // 2^11
+  std::vector<ResidualScale> scales = {{h, 0},
+                                       {0, h},
+                                       {3 * h, kResOne},
+                                       {15 * h, kResMax},
+                                       {kResMax - h, h},
+                                       {2 * kResOne, h},
+                                       {h * (2 * Pick(rng, 0, 7) + 1), kResOne * Pick(rng, 0, 8)}};
+  // Random mults (many pairs have no tie in the int8 range: drawn until one has 16).
+  while (scales.size() < 10) {
+    const ResidualScale rs{Pick(rng, 1, kResMax), Pick(rng, 1, kResMax)};
+    if (TiePairs(rs).size() >= 16) scales.push_back(rs);
+  }
+  return scales;
+}
+
+// Operands of `rows` x d whose residual under rs is a tie in every lane.
+void MakeTieAb(int rows, int d, ResidualScale rs, std::mt19937_64& rng, Matrix<int8_t>* a,
+               Matrix<int8_t>* b) {
+  const std::vector<std::pair<int8_t, int8_t>> pairs = TiePairs(rs);
+  ASSERT_FALSE(pairs.empty()) << "no tie for res " << rs.mult_a << "/" << rs.mult_b;
+  *a = Matrix<int8_t>(rows, d);
+  *b = Matrix<int8_t>(rows, d);
+  for (int k = 0; k < rows * d; ++k) {
+    const auto& [va, vb] = pairs[rng() % pairs.size()];
+    a->data[k] = va;
+    b->data[k] = vb;
+  }
+}
+
+template <class Driver>
+void RunResidualTies(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Driver drv(seed);
+  const std::vector<ResidualScale> scales = TieScales(rng);
+  for (size_t k = 0; k < scales.size(); ++k) {
+    const ResidualScale rs = scales[k];
+    const int d = k % 3 == 0 ? Driver::kDMax : PickD(rng, Driver::kDMax, Driver::kLanes);
+    Matrix<int8_t> a, b;
+    MakeTieAb(2, d, rs, rng, &a, &b);
+    int ties = 0, negative = 0;
+    for (int i = 0; i < 2 * d; ++i) {
+      const int64_t p = int64_t{a.data[i]} * rs.mult_a + int64_t{b.data[i]} * rs.mult_b;
+      if ((std::llabs(p) & ((int64_t{1} << kResidualShift) - 1)) == kResOne / 2) {
+        ++ties;
+        negative += p < 0;
+      }
+    }
+    EXPECT_EQ(ties, 2 * d) << "test premise: ties in every lane, res " << rs.mult_a << "/"
+                           << rs.mult_b;
+    if (d >= 8) {
+      EXPECT_GT(negative, 0) << "test premise: negative ties";
+    }
+    if (!ExpectNormExact(drv, a, b, rs, k % 2 == 1, seed + 8 * k, "residual ties")) return;
+    // And the plain LayerNorm of the same rows, random gamma/beta/rq.
+    const LnParams ln = RandomLn(d, rng);
+    const VecStalls stalls = k % 2 ? VecStalls::All(StallSpec::Bursty(0.1, 8)) : VecStalls::None();
+    if (!ExpectRun(drv.RunLayerNorm(a, b, rs, ln, true, stalls, seed + 8 * k + 5),
+                   GoldenLn(a, b, rs, ln), Describe(LnCfg(d, 2, true, rs, ln), "residual ties"))) {
+      return;
+    }
+  }
+}
+
+TEST(VecLn, ResidualRoundingTiesL4) { RunResidualTies<DriverL4>(TestSeed()); }
+TEST(VecLn, ResidualRoundingTiesL8) { RunResidualTies<DriverL8>(TestSeed()); }
 
 // ============================================================================================
 // GELU, REQUANT, ADD
@@ -780,12 +975,13 @@ void RunCycleCases(uint64_t seed) {
       // LayerNorm: the recurrence exactly, and the closed-form bound.
       for (bool load : {true, false}) {
         const LnParams ln = RandomLn(d, rng);
+        const ResidualScale rs = RandomResidual(rng);
         if (!load) drv.LoadLn(ln, d, VecStalls::None(), seed);
         Matrix<int8_t> a, b;
         MakeAb(rows, d, Kind::kUniform, rng, &a, &b);
-        const VecCfg c{VecMode::kResidualLn, d, rows, load, ln.rq.mult, ln.rq.shift};
-        const VecResult r = drv.RunLayerNorm(a, b, ln, load, VecStalls::None(), seed);
-        ExpectRun(r, GoldenLn(a, b, ln), Describe(c));
+        const VecCfg c = LnCfg(d, rows, load, rs, ln);
+        const VecResult r = drv.RunLayerNorm(a, b, rs, ln, load, VecStalls::None(), seed);
+        ExpectRun(r, GoldenLn(a, b, rs, ln), Describe(c));
         EXPECT_EQ(r.cycles, Driver::LnCycles(c)) << Describe(c);
         EXPECT_LE(r.cycles, Driver::LnCycleBound(c)) << Describe(c);
         Report(c, r, true, "bound " + std::to_string(Driver::LnCycleBound(c)));
@@ -830,10 +1026,20 @@ TEST(VecCfgError, EachFieldThenAGoodRun) {
     EXPECT_TRUE(r.out.empty()) << "output beats";
   };
   const VecMode kLn = VecMode::kResidualLn;
+  // An LN configuration with residual mults ma, mb.
+  auto ln_cfg = [&](int dd, int rows, bool load, int ma, int mb, int shift = 0) {
+    VecCfg c{kLn, dd, rows, load, 1, shift};
+    c.res_mult_a = ma;
+    c.res_mult_b = mb;
+    return c;
+  };
+  const int kBad = kResMax + 1;
 
   // After reset nothing is loaded.
   expect_error({VecMode::kGelu, d, 2, false, 1, 0}, Pkg::VEC_ERR_NO_LUT, "GELU, no LUT");
   expect_error({kLn, d, 2, false, 1, 0}, Pkg::VEC_ERR_NO_PARAMS, "LN, no gamma/beta");
+  expect_error(ln_cfg(d, 2, false, kBad, kResOne), Pkg::VEC_ERR_RES_MULT,
+               "LN res_mult_a 2^15 + 1: before no gamma/beta");
   // Field ranges, every mode.
   for (VecMode m : {VecMode::kRequant, VecMode::kAdd, VecMode::kGelu, kLn}) {
     expect_error({m, 0, 2, true, 1, 0}, Pkg::VEC_ERR_D, "d 0");
@@ -850,6 +1056,36 @@ TEST(VecCfgError, EachFieldThenAGoodRun) {
   expect_error({VecMode::kRequant, 0, 0, false, 1, 63}, Pkg::VEC_ERR_D, "three bad: d first");
   expect_error({VecMode::kGelu, d, 0, false, 1, 63}, Pkg::VEC_ERR_N_ROWS,
                "GELU n_rows 0 before no LUT");
+  // Residual mults above 2^15 (RESIDUAL_LN only), after the shift check.
+  expect_error(ln_cfg(d, 2, true, kBad, kResOne), Pkg::VEC_ERR_RES_MULT, "res_mult_a 2^15 + 1");
+  expect_error(ln_cfg(d, 2, true, kResOne, kBad), Pkg::VEC_ERR_RES_MULT, "res_mult_b 2^15 + 1");
+  expect_error(ln_cfg(d, 2, true, kBad, kBad), Pkg::VEC_ERR_RES_MULT, "both mults 2^15 + 1");
+  expect_error(ln_cfg(d, 2, true, 65535, 0), Pkg::VEC_ERR_RES_MULT, "res_mult_a 65535");
+  expect_error(ln_cfg(d, 2, true, kResMax, 65535), Pkg::VEC_ERR_RES_MULT, "res_mult_b 65535");
+  expect_error(ln_cfg(d, 0, true, kBad, 0), Pkg::VEC_ERR_RES_MULT, "load-only LN run");
+  expect_error(ln_cfg(d, 2, true, kBad, kBad, 48), Pkg::VEC_ERR_SHIFT, "shift before mults");
+  expect_error(ln_cfg(0, 2, true, kBad, kBad), Pkg::VEC_ERR_D, "d before mults");
+  expect_error(ln_cfg(d, 0, false, kBad, kBad), Pkg::VEC_ERR_N_ROWS, "n_rows before mults");
+
+  // REQUANT and ADD ignore the residual mult fields: 65535 is legal there.
+  {
+    Matrix<int8_t> x, y;
+    MakeAb(2, d, Kind::kUniform, rng, &x, &y);
+    VecBeats beats;
+    beats.a = drv.Int8Beats(x);
+    beats.b = drv.Int8Beats(y);
+    VecCfg c{VecMode::kAdd, d, 2, false, 1, 0};
+    c.res_mult_a = c.res_mult_b = 65535;
+    ExpectRun(drv.Run(c, beats, VecStalls::None(), seed), GoldenAdd(x, y), "ADD mults 65535");
+    const Matrix<int32_t> acc = RandomAcc(2, d, rng);
+    const Requant rq{40000, 20};
+    VecBeats acc_beats;
+    acc_beats.acc = drv.Int32Beats(acc);
+    VecCfg cr{VecMode::kRequant, d, 2, false, rq.mult, rq.shift};
+    cr.res_mult_a = cr.res_mult_b = 65535;
+    ExpectRun(drv.Run(cr, acc_beats, VecStalls::None(), seed), GoldenRequant(acc, rq),
+              "REQUANT mults 65535");
+  }
 
   // GELU and ADD ignore the shift field: shift 63 is legal there.
   {
@@ -857,8 +1093,10 @@ TEST(VecCfgError, EachFieldThenAGoodRun) {
     VecBeats beats;
     beats.prm = drv.LutBeats(lut);
     beats.a = drv.Int8Beats(x);
-    const VecCfg c{VecMode::kGelu, d, 2, true, 0, 63};
-    ExpectRun(drv.Run(c, beats, VecStalls::None(), seed), GoldenGelu(x, lut), "GELU shift 63");
+    VecCfg c{VecMode::kGelu, d, 2, true, 0, 63};
+    c.res_mult_a = c.res_mult_b = 65535;
+    ExpectRun(drv.Run(c, beats, VecStalls::None(), seed), GoldenGelu(x, lut),
+              "GELU shift 63, mults 65535");
   }
   // A load of gamma/beta for d, then LN with another d without load is an error, with the
   // same d it runs; an errored run keeps the loaded parameters.
@@ -866,8 +1104,11 @@ TEST(VecCfgError, EachFieldThenAGoodRun) {
   expect_error({kLn, d + 1, 2, false, ln.rq.mult, ln.rq.shift}, Pkg::VEC_ERR_NO_PARAMS,
                "LN, gamma/beta of another d");
   expect_error({kLn, d, 2, false, 1, 50}, Pkg::VEC_ERR_SHIFT, "LN shift 50 after a load");
-  ExpectRun(drv.RunLayerNorm(a, b, ln, false, VecStalls::All(StallSpec::Random(0.3)), seed),
-            GoldenLn(a, b, ln), "LN with the loaded gamma/beta after errors");
+  expect_error(ln_cfg(d, 2, false, kResMax, kBad), Pkg::VEC_ERR_RES_MULT, "mult after a load");
+  // The edge 2^15 itself is legal.
+  const ResidualScale max2{kResMax, kResMax};
+  ExpectRun(drv.RunLayerNorm(a, b, max2, ln, false, VecStalls::All(StallSpec::Random(0.3)), seed),
+            GoldenLn(a, b, max2, ln), "LN with the loaded gamma/beta after errors, mults 2^15");
   // The LUT is kept across errors too.
   expect_error({VecMode::kGelu, 0, 2, false, 1, 0}, Pkg::VEC_ERR_D, "GELU d 0");
   const Matrix<int8_t> x = RandomInt8(3, d_max, rng);
@@ -888,22 +1129,27 @@ TEST(VecMiniLm, LayerNormRows384) {
   const int d = 384;
   LnParams ln = RandomLn(d, rng);
   ln.rq = QuantizeMultiplier(64.0 / (1 << 24));
+  // A realistic residual: operand scales 2^-4 and 2^-6.3 (QuantizeResidual).
+  const ResidualScale rs = QuantizeResidual(std::exp2(-4.0), std::exp2(-6.3));
   Matrix<int8_t> a, b;
   MakeAb(12, d, Kind::kUniform, rng, &a, &b);
-  VecCfg c{VecMode::kResidualLn, d, 12, true, ln.rq.mult, ln.rq.shift};
-  VecResult r = drv.RunLayerNorm(a, b, ln, true, VecStalls::None(), seed);
-  ExpectRun(r, GoldenLn(a, b, ln), Describe(c));
+  VecCfg c = LnCfg(d, 12, true, rs, ln);
+  VecResult r = drv.RunLayerNorm(a, b, rs, ln, true, VecStalls::None(), seed);
+  ExpectRun(r, GoldenLn(a, b, rs, ln), Describe(c));
   EXPECT_EQ(r.cycles, DriverMiniLm::LnCycles(c));
   EXPECT_LE(r.cycles, DriverMiniLm::LnCycleBound(c));
-  // 24 beats per row and StatsCycles + 1 <= 24: one row per 24 cycles after the first.
+  // 24 beats per row and StatsCycles + 2 <= 24: one row per 24 cycles after the first.
+  EXPECT_LE(DriverMiniLm::kStatsCycles + 2, 24);
   const uint64_t first = DriverMiniLm::LnCycles({VecMode::kResidualLn, d, 1, true, 1, 0});
   EXPECT_EQ(r.cycles, first + 11 * 24) << "one beat per cycle in steady state";
-  std::printf("MiniLM-shaped LN: 12 rows of 384 in %llu cycles (first row %llu)\n",
-              static_cast<unsigned long long>(r.cycles), static_cast<unsigned long long>(first));
-  // The same rows with stalls everywhere, without reloading gamma/beta.
-  r = drv.RunLayerNorm(a, b, ln, false, VecStalls::All(StallSpec::Random(0.3)), seed + 1);
-  c.load = false;
-  ExpectRun(r, GoldenLn(a, b, ln), Describe(c, "stalls"));
+  std::printf("MiniLM-shaped LN: 12 rows of 384 in %llu cycles (first row %llu, StatsCycles %d)\n",
+              static_cast<unsigned long long>(r.cycles), static_cast<unsigned long long>(first),
+              DriverMiniLm::kStatsCycles);
+  // The same rows with stalls everywhere, without reloading gamma/beta, other mults.
+  const ResidualScale rs2 = RandomResidual(rng);
+  r = drv.RunLayerNorm(a, b, rs2, ln, false, VecStalls::All(StallSpec::Random(0.3)), seed + 1);
+  c = LnCfg(d, 12, false, rs2, ln);
+  ExpectRun(r, GoldenLn(a, b, rs2, ln), Describe(c, "stalls"));
 }
 
 TEST(VecMiniLm, LayerNormExtremesAtDMax) {
@@ -911,15 +1157,19 @@ TEST(VecMiniLm, LayerNormExtremesAtDMax) {
   std::mt19937_64 rng(seed);
   DriverMiniLm drv(seed);
   const int d = DriverMiniLm::kDMax;
-  for (Kind kind : {Kind::kOutlier, Kind::kSaturating, Kind::kMinus128, Kind::kExtreme}) {
-    LnParams ln = RandomLn(d, rng);
-    ln.rq = Requant{1, 0};  // n * gamma + beta saturates unless tiny: also try a real one
-    if (kind == Kind::kSaturating) ln.rq = QuantizeMultiplier(64.0 / (1 << 24));
-    Matrix<int8_t> a, b;
-    MakeAb(2, d, kind, rng, &a, &b);
-    const VecCfg c{VecMode::kResidualLn, d, 2, true, ln.rq.mult, ln.rq.shift};
-    ExpectRun(drv.RunLayerNorm(a, b, ln, true, VecStalls::All(StallSpec::Bursty(0.1, 8)), seed),
-              GoldenLn(a, b, ln), Describe(c, KindName(kind)));
+  // Mults 2^15: r = 2032 / -2048, the largest S, Q and V at d = DMax; then the default.
+  for (const ResidualScale rs : {ResidualScale{kResMax, kResMax}, ResidualScale{}}) {
+    for (Kind kind : {Kind::kOutlier, Kind::kSaturating, Kind::kMinus128, Kind::kExtreme}) {
+      LnParams ln = RandomLn(d, rng);
+      ln.rq = Requant{1, 0};  // n * gamma + beta saturates unless tiny: also try a real one
+      if (kind == Kind::kSaturating) ln.rq = QuantizeMultiplier(64.0 / (1 << 24));
+      Matrix<int8_t> a, b;
+      MakeAb(2, d, kind, rng, &a, &b);
+      const VecCfg c = LnCfg(d, 2, true, rs, ln);
+      ExpectRun(
+          drv.RunLayerNorm(a, b, rs, ln, true, VecStalls::All(StallSpec::Bursty(0.1, 8)), seed),
+          GoldenLn(a, b, rs, ln), Describe(c, KindName(kind)));
+    }
   }
 }
 
