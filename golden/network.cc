@@ -203,9 +203,15 @@ SplsDecision SangerDecision(const LayerParams& p, const Matrix<int8_t>& q, const
   // int8 ones.
   const double to_logit = 256.0 * std::ldexp(p.softmax_rq.mult, -p.softmax_rq.shift) /
                           (std::log2(std::exp(1.0)) * (1 << kSoftmaxFracBits));
-  const auto to4 = [](int8_t v) {
-    return static_cast<int>(std::clamp<int64_t>(RoundShift(v, 4), -8, 7));
+  const auto to4 = [](const Matrix<int8_t>& m) {
+    Matrix<int8_t> out(m.rows, m.cols);
+    for (size_t e = 0; e < m.data.size(); ++e) {
+      out.data[e] = static_cast<int8_t>(std::clamp<int64_t>(RoundShift(m.data[e], 4), -8, 7));
+    }
+    return out;
   };
+  const Matrix<int8_t> q4 = to4(q);
+  const Matrix<int8_t> k4 = to4(k);
   SplsDecision d;
   d.heads.resize(p.n_heads);
   std::vector<double> z(n_valid);
@@ -216,7 +222,7 @@ SplsDecision SangerDecision(const LayerParams& p, const Matrix<int8_t>& q, const
     for (int i = 0; i < n_valid; ++i) {
       for (int j = 0; j < n_valid; ++j) {
         int s = 0;
-        for (int c = h * dh; c < (h + 1) * dh; ++c) s += to4(q.at(i, c)) * to4(k.at(j, c));
+        for (int c = h * dh; c < (h + 1) * dh; ++c) s += q4.at(i, c) * k4.at(j, c);
         z[j] = s * to_logit;
       }
       const int best = static_cast<int>(std::max_element(z.begin(), z.end()) - z.begin());
