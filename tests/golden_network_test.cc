@@ -70,6 +70,14 @@ class NetworkTest : public ::testing::Test {
     qnet_ = QuantizeNetwork(net_, calib_);
     for (int n : {12, 25, 36}) inputs_.push_back(RandomIds(rng, n));
   }
+  // Layer 0 of the int8 network, dense, on ids.
+  LayerResult DenseLayer0(const std::vector<int>& ids) const {
+    const int n = static_cast<int>(ids.size());
+    const LayerParams& p = qnet_.layers[0];
+    SplsConfig dense = DefaultSplsConfig(n);
+    dense.enabled = false;
+    return RunLayer(p, QuantizeTensor(EmbedTokens(net_, ids, n), p.x_scale), n, dense);
+  }
   FloatNetwork net_ = SmallNetwork(21);
   std::vector<std::vector<int>> calib_, inputs_;
   QuantizedNetwork qnet_;
@@ -176,13 +184,9 @@ TEST(Network, SplsConfigForTheDefaultMethodIsTheDefault) {
 }
 
 TEST_F(NetworkTest, SangerKeepsTheLargestAndAboveThreshold) {
-  const std::vector<int>& ids = inputs_[1];
-  const int n = static_cast<int>(ids.size());
+  const int n = static_cast<int>(inputs_[1].size());
   const LayerParams& p = qnet_.layers[0];
-  const Matrix<int8_t> x = QuantizeTensor(EmbedTokens(net_, ids, n), p.x_scale);
-  SplsConfig dense = DefaultSplsConfig(n);
-  dense.enabled = false;
-  const LayerResult r = RunLayer(p, x, n, dense);
+  const LayerResult r = DenseLayer0(inputs_[1]);
   const SplsDecision all = SangerDecision(p, r.q, r.k, n, -1.0);
   const SplsDecision one = SangerDecision(p, r.q, r.k, n, 1.0);
   const SplsDecision some = SangerDecision(p, r.q, r.k, n, 0.05);
@@ -200,13 +204,9 @@ TEST_F(NetworkTest, SangerKeepsTheLargestAndAboveThreshold) {
 }
 
 TEST_F(NetworkTest, ImportanceSumsEveryRowsProbabilities) {
-  const std::vector<int>& ids = inputs_[2];
-  const int n = static_cast<int>(ids.size());
+  const int n = static_cast<int>(inputs_[2].size());
   const LayerParams& p = qnet_.layers[0];
-  const Matrix<int8_t> x = QuantizeTensor(EmbedTokens(net_, ids, n), p.x_scale);
-  SplsConfig dense = DefaultSplsConfig(n);
-  dense.enabled = false;
-  const LayerResult r = RunLayer(p, x, n, dense);
+  const LayerResult r = DenseLayer0(inputs_[2]);
   std::vector<double> importance(n, 0.0);
   AccumulateImportance(p, r.q, r.k, n, importance);
   double total = 0.0;
