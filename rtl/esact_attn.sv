@@ -44,7 +44,7 @@
 ///   probability p = min(255, RoundShift(e * r, 22)) is formed here) -> P (products) ->
 ///   A (SCORE: tree + accumulate, score to the score buffer, running max; PV: per-lane
 ///   accumulate, at a chunk's last key into the requant register) -> Q (PV: Lanes
-///   esact_attn_requant into the context assembly register).
+///   esact_requant into the context assembly register).
 /// EXP reads the score buffer, esact_attn_exp turns max - s into e (1 register stage),
 /// e overwrites the score and is summed; esact_attn_recip divides 2^30 by the sum.
 /// SCORE runs key-major (for each key its ceil(dh/Lanes) chunks); PV chunk-major (for
@@ -79,10 +79,10 @@ module esact_attn #(
   input  logic [DhW-1:0]                       cfg_d_head_i,    ///< dh, 1..DhMax
   input  logic [NW-1:0]                        cfg_n_kv_i,      ///< K/V beats, 1..n_valid
   input  logic [NW-1:0]                        cfg_n_rows_i,    ///< anchor rows, 1..n_valid
-  input  logic [esact_pkg::ATTN_MULT_W-1:0]    cfg_sm_mult_i,   ///< softmax_rq.mult
-  input  logic [esact_pkg::ATTN_SHIFT_W-1:0]   cfg_sm_shift_i,  ///< softmax_rq.shift, 0..47
-  input  logic [esact_pkg::ATTN_MULT_W-1:0]    cfg_ctx_mult_i,  ///< ctx_rq.mult
-  input  logic [esact_pkg::ATTN_SHIFT_W-1:0]   cfg_ctx_shift_i, ///< ctx_rq.shift, 0..47
+  input  logic [esact_pkg::REQ_MULT_W-1:0]     cfg_sm_mult_i,   ///< softmax_rq.mult
+  input  logic [esact_pkg::REQ_SHIFT_W-1:0]    cfg_sm_shift_i,  ///< softmax_rq.shift, 0..47
+  input  logic [esact_pkg::REQ_MULT_W-1:0]     cfg_ctx_mult_i,  ///< ctx_rq.mult
+  input  logic [esact_pkg::REQ_SHIFT_W-1:0]    cfg_ctx_shift_i, ///< ctx_rq.shift, 0..47
   // Control
   input  logic                                 start_i,
   output logic                                 busy_o,
@@ -111,8 +111,8 @@ module esact_attn #(
   // ---- Widths and sizes ------------------------------------------------------------------
 
   localparam int unsigned DataW  = esact_pkg::INT8_W;
-  localparam int unsigned MultW  = esact_pkg::ATTN_MULT_W;
-  localparam int unsigned ShW    = esact_pkg::ATTN_SHIFT_W;
+  localparam int unsigned MultW  = esact_pkg::REQ_MULT_W;
+  localparam int unsigned ShW    = esact_pkg::REQ_SHIFT_W;
   localparam int unsigned LW     = Lanes * DataW;            // one chunk of Lanes columns
   localparam int unsigned NbMax  = DhMax / Lanes;            // chunks per row
   localparam int unsigned CW     = ($clog2(NbMax) > 1) ? $clog2(NbMax) : 1;
@@ -204,9 +204,9 @@ module esact_attn #(
 
   esact_cfg_over #(.Width(NW),  .Max(NMax))  u_n_over  (.value_i(n_q),  .over_o(n_over));
   esact_cfg_over #(.Width(DhW), .Max(DhMax)) u_dh_over (.value_i(dh_q), .over_o(dh_over));
-  esact_cfg_over #(.Width(ShW), .Max(esact_pkg::ATTN_MAX_SHIFT)) u_sms_over (
+  esact_cfg_over #(.Width(ShW), .Max(esact_pkg::REQ_MAX_SHIFT)) u_sms_over (
     .value_i(sms_q), .over_o(sms_over));
-  esact_cfg_over #(.Width(ShW), .Max(esact_pkg::ATTN_MAX_SHIFT)) u_cxs_over (
+  esact_cfg_over #(.Width(ShW), .Max(esact_pkg::REQ_MAX_SHIFT)) u_cxs_over (
     .value_i(cxs_q), .over_o(cxs_over));
 
   esact_pkg::attn_err_e field_err;
@@ -507,13 +507,13 @@ module esact_attn #(
   logic [LW-1:0] rq;
 
   for (genvar l = 0; l < Lanes; l++) begin : g_rq
-    esact_attn_requant #(
+    esact_requant #(
       .AccW (AccW)
     ) u_rq (
-      .acc_i   ($signed(res_q[l*AccW +: AccW])),
+      .acc_i   (res_q[l*AccW +: AccW]),
       .mult_i  (cxm_q),
       .shift_i (cxs_q),
-      .q_o     (rq[l*DataW +: DataW])
+      .y_o     (rq[l*DataW +: DataW])
     );
   end
 

@@ -28,21 +28,21 @@ module esact_attn_exp #(
   input  logic                                   rst_ni,
   input  logic                                   in_valid_i,
   input  logic [DiffW-1:0]                       diff_i,    ///< max - score, unsigned
-  input  logic [esact_pkg::ATTN_MULT_W-1:0]      mult_i,    ///< softmax mult
-  input  logic [esact_pkg::ATTN_SHIFT_W-1:0]     shift_i,   ///< softmax shift, 0..47
+  input  logic [esact_pkg::REQ_MULT_W-1:0]       mult_i,    ///< softmax mult
+  input  logic [esact_pkg::REQ_SHIFT_W-1:0]      shift_i,   ///< softmax shift, 0..47
   output logic                                   out_valid_o,
   output logic [esact_pkg::SOFTMAX_EXP_BITS:0]   e_o        ///< 0..2^15
 );
 
-  localparam int unsigned MultW = esact_pkg::ATTN_MULT_W;
-  localparam int unsigned ShW   = esact_pkg::ATTN_SHIFT_W;
+  localparam int unsigned MultW = esact_pkg::REQ_MULT_W;
+  localparam int unsigned ShW   = esact_pkg::REQ_SHIFT_W;
   localparam int unsigned FracW = esact_pkg::SOFTMAX_FRAC_BITS;       // 5
   localparam int unsigned EW    = esact_pkg::SOFTMAX_EXP_BITS + 1;    // 16
   localparam int unsigned XW    = FracW + 4;                          // x < 512 matters
   localparam int unsigned PW    = DiffW + MultW;                      // diff * mult
   // The rounding bit 2^(shift-1) reaches bit 46: the sum needs max(PW, 47) + 1 bits.
-  localparam int unsigned TW    = ((PW > esact_pkg::ATTN_MAX_SHIFT) ? PW
-                                                                    : esact_pkg::ATTN_MAX_SHIFT) + 1;
+  localparam int unsigned TW    = ((PW > esact_pkg::REQ_MAX_SHIFT) ? PW
+                                                                   : esact_pkg::REQ_MAX_SHIFT) + 1;
 
   `ESACT_ASSERT_INIT(DiffWLegal_A, DiffW >= 1 && DiffW <= 40)
   `ESACT_ASSERT_INIT(LutShape_A, FracW == 5 && EW == 16)
@@ -130,7 +130,7 @@ module esact_attn_exp #(
   assign e_o         = e_q;
 
   // The legal shift range (the caller checks its configuration).
-  `ESACT_ASSERT(ShiftRange_A, in_valid_i |-> 32'(shift_i) <= esact_pkg::ATTN_MAX_SHIFT)
+  `ESACT_ASSERT(ShiftRange_A, in_valid_i |-> 32'(shift_i) <= esact_pkg::REQ_MAX_SHIFT)
   `ESACT_ASSERT(ExpRange_A, out_valid_o |-> e_o <= EW'(1 << esact_pkg::SOFTMAX_EXP_BITS))
 
 endmodule

@@ -11,7 +11,7 @@
 /// r (from the X tile buffer) and W[k][c] along PE column c (straight from the W stream);
 /// the bias preloads the accumulators with the step's k = 0 and the last product writes the
 /// finished sums into a drain register bank, from which one row per cycle is requantized
-/// (Cols esact_gemm_requant) into the Y output register while the next step computes.
+/// (Cols esact_requant) into the Y output register while the next step computes.
 ///
 /// Run: configure the cfg_* inputs, pulse start_i while busy_o is low (ignored while busy).
 /// The configuration is sampled on the start edge; the unit checks it (one cycle), then
@@ -68,8 +68,8 @@ module esact_gemm #(
   input  logic [$clog2(NRowsMax+1)-1:0]            cfg_n_rows_i,  ///< rows in the list, 0..NRowsMax
   input  logic [$clog2(KMax+1)-1:0]                cfg_in_i,      ///< K, 1..KMax
   input  logic [$clog2(NOutMax+1)-1:0]             cfg_out_i,     ///< N, 1..NOutMax
-  input  logic [esact_pkg::GEMM_MULT_W-1:0]        cfg_mult_i,    ///< requant mult, any
-  input  logic [esact_pkg::GEMM_SHIFT_W-1:0]       cfg_shift_i,   ///< requant shift, 0..47
+  input  logic [esact_pkg::REQ_MULT_W-1:0]         cfg_mult_i,    ///< requant mult, any
+  input  logic [esact_pkg::REQ_SHIFT_W-1:0]        cfg_shift_i,   ///< requant shift, 0..47
   // Control
   input  logic                                     start_i,
   output logic                                     busy_o,
@@ -101,8 +101,8 @@ module esact_gemm #(
 
   localparam int unsigned DataW  = esact_pkg::INT8_W;
   localparam int unsigned AccW   = esact_pkg::GEMM_ACC_W;
-  localparam int unsigned MultW  = esact_pkg::GEMM_MULT_W;
-  localparam int unsigned ShiftW = esact_pkg::GEMM_SHIFT_W;
+  localparam int unsigned MultW  = esact_pkg::REQ_MULT_W;
+  localparam int unsigned ShiftW = esact_pkg::REQ_SHIFT_W;
   localparam int unsigned XWordW = XLanes * DataW;                  // one X beat
   localparam int unsigned LaneW  = $clog2(XLanes);                  // 0 for one lane
   localparam int unsigned XbMax  = (KMax + XLanes - 1) / XLanes;    // X beats per row
@@ -170,7 +170,7 @@ module esact_gemm #(
   esact_cfg_over #(.Width(NW), .Max(NRowsMax)) u_n_over   (.value_i(n_q),     .over_o(n_over));
   esact_cfg_over #(.Width(KW), .Max(KMax))     u_k_over   (.value_i(k_q),     .over_o(k_over));
   esact_cfg_over #(.Width(OW), .Max(NOutMax))  u_out_over (.value_i(nout_q),  .over_o(out_over));
-  esact_cfg_over #(.Width(ShiftW), .Max(esact_pkg::GEMM_MAX_SHIFT)) u_shift_over (
+  esact_cfg_over #(.Width(ShiftW), .Max(esact_pkg::REQ_MAX_SHIFT)) u_shift_over (
     .value_i(shift_q),
     .over_o (shift_over)
   );
@@ -396,7 +396,9 @@ module esact_gemm #(
 
     assign col = dr_sums[c*Rows*AccW +: Rows*AccW];
 
-    esact_gemm_requant u_rq (
+    esact_requant #(
+      .AccW (AccW)
+    ) u_rq (
       .acc_i   (col[dr_row_q*AccW +: AccW]),
       .mult_i  (mult_q),
       .shift_i (shift_q),

@@ -66,16 +66,21 @@ package esact_pkg;
     PRED_ERR_HEAD_SPLIT = 4'd9   ///< heads * d_head != d_model
   } pred_err_e /*verilator public*/;  // exported to C++ for the tests
 
+  // ---- Requantization (esact_requant, golden/quant.h Requantize) -------------------------
+
+  /// Multiplier width (kRequantMultBits): every mult in [0, 2^16) is legal. One set for
+  /// every engine: esact_gemm, esact_attn (softmax exponent scale and context
+  /// requantization alike) and esact_vec.
+  parameter int unsigned REQ_MULT_W /*verilator public*/ = 16;
+  /// Shift field width and the largest legal shift (kRequantMaxShift).
+  parameter int unsigned REQ_SHIFT_W /*verilator public*/ = 6;
+  parameter int unsigned REQ_MAX_SHIFT /*verilator public*/ = 47;
+
   // ---- GEMM engine (esact_gemm, golden/quant.h, golden/layer.h) ---------------------------
 
   /// Accumulator and bias width: int32 (the bias bound MaxLinearBias keeps every partial
   /// sum inside it, kLinearAccLimit).
   parameter int unsigned GEMM_ACC_W /*verilator public*/ = 32;
-  /// Requantization multiplier width (kRequantMultBits): every value is a legal mult.
-  parameter int unsigned GEMM_MULT_W /*verilator public*/ = 16;
-  /// Requantization shift field width and the largest legal shift (kRequantMaxShift).
-  parameter int unsigned GEMM_SHIFT_W /*verilator public*/ = 6;
-  parameter int unsigned GEMM_MAX_SHIFT /*verilator public*/ = 47;
 
   /// Configuration error of an esact_gemm run, reported with done_o. The checks run in
   /// this order and the first failing one is reported.
@@ -84,17 +89,11 @@ package esact_pkg;
     GEMM_ERR_N_ROWS = 3'd1,  ///< n_rows above NRowsMax (0 is legal: an empty row list)
     GEMM_ERR_IN     = 3'd2,  ///< in_features is 0 or above KMax
     GEMM_ERR_OUT    = 3'd3,  ///< out_features is 0 or above NOutMax
-    GEMM_ERR_SHIFT  = 3'd4   ///< requantization shift above GEMM_MAX_SHIFT
+    GEMM_ERR_SHIFT  = 3'd4   ///< requantization shift above REQ_MAX_SHIFT
   } gemm_err_e /*verilator public*/;  // exported to C++ for the tests
 
   // ---- Attention engine (esact_attn, golden/quant.h, golden/engines.h) --------------------
 
-  /// Requantization multiplier width (kRequantMultBits): every value is a legal mult, of
-  /// the softmax exponent scale and of the context requantization alike.
-  parameter int unsigned ATTN_MULT_W /*verilator public*/ = 16;
-  /// Shift field width and the largest legal shift (kRequantMaxShift).
-  parameter int unsigned ATTN_SHIFT_W /*verilator public*/ = 6;
-  parameter int unsigned ATTN_MAX_SHIFT /*verilator public*/ = 47;
   /// Integer softmax (IntSoftmax): fraction bits of the log2 exponent (kSoftmaxFracBits),
   /// e_j <= 2^SOFTMAX_EXP_BITS (kSoftmaxExpBits), r = floor(2^SOFTMAX_RECIP_BITS / sum)
   /// (kSoftmaxRecipBits), probabilities of SOFTMAX_PROB_BITS bits (kSoftmaxProbBits).
@@ -112,8 +111,8 @@ package esact_pkg;
     ATTN_ERR_D_HEAD     = 4'd2,   ///< d_head is 0 or above DhMax
     ATTN_ERR_N_KV       = 4'd3,   ///< n_kv is 0 or above n_valid
     ATTN_ERR_N_ROWS     = 4'd4,   ///< n_rows is 0 or above n_valid
-    ATTN_ERR_SM_SHIFT   = 4'd5,   ///< softmax shift above ATTN_MAX_SHIFT
-    ATTN_ERR_CTX_SHIFT  = 4'd6,   ///< context shift above ATTN_MAX_SHIFT
+    ATTN_ERR_SM_SHIFT   = 4'd5,   ///< softmax shift above REQ_MAX_SHIFT
+    ATTN_ERR_CTX_SHIFT  = 4'd6,   ///< context shift above REQ_MAX_SHIFT
     ATTN_ERR_KV_IDX     = 4'd7,   ///< a K/V row index >= n_valid
     ATTN_ERR_Q_IDX      = 4'd8,   ///< a Q row index >= n_valid
     ATTN_ERR_MASK_EMPTY = 4'd9,   ///< a key mask without a set bit
@@ -130,11 +129,6 @@ package esact_pkg;
   parameter int unsigned VEC_GAMMA_W /*verilator public*/ = 16;
   /// Width of the row-count field: 0..65535 rows per run.
   parameter int unsigned VEC_ROWS_W /*verilator public*/ = 16;
-  /// Requantization multiplier width (kRequantMultBits): every mult in [0, 2^16) is legal.
-  parameter int unsigned VEC_MULT_W /*verilator public*/ = 16;
-  /// Requantization shift field width and largest legal shift (kRequantMaxShift).
-  parameter int unsigned VEC_SHIFT_W /*verilator public*/ = 6;
-  parameter int unsigned VEC_MAX_SHIFT /*verilator public*/ = 47;
   /// Integer LayerNorm: reciprocal bits (kLnRecipBits) and fraction bits of the
   /// normalized value (kLnFracBits); n = RoundShift(c * inv, RECIP - FRAC).
   parameter int unsigned VEC_LN_RECIP_BITS /*verilator public*/ = 31;
@@ -165,7 +159,7 @@ package esact_pkg;
     VEC_ERR_NONE      = 3'd0,  ///< legal configuration, the run completed
     VEC_ERR_D         = 3'd1,  ///< d is 0 or above DMax
     VEC_ERR_N_ROWS    = 3'd2,  ///< n_rows is 0 in a run that loads nothing
-    VEC_ERR_SHIFT     = 3'd3,  ///< shift above VEC_MAX_SHIFT (REQUANT, RESIDUAL_LN)
+    VEC_ERR_SHIFT     = 3'd3,  ///< shift above REQ_MAX_SHIFT (REQUANT, RESIDUAL_LN)
     VEC_ERR_NO_LUT    = 3'd4,  ///< GELU without load, and no LUT loaded since reset
     VEC_ERR_NO_PARAMS = 3'd5,  ///< RESIDUAL_LN without load, and no gamma/beta of this d
     VEC_ERR_RES_MULT  = 3'd6   ///< RESIDUAL_LN: res_mult_a or _b above VEC_RES_MAX_MULT

@@ -78,7 +78,8 @@
 ///   a*ma + b*mb 24 (in [-2^23, 127*2^16] for mults <= 2^15), r 12 ([-2048, 2032]),
 ///   S 12+K (|S| <= 2^11 d), Q 23+K (Q <= 2^22 d), V = dQ - S^2 DW+23+K,
 ///   dinv/sinv and r*dinv-sinv PW = 34+HK (modulo 2^PW, the true |c*inv| < sqrt(d) 2^32),
-///   n NW = 15+HK, t TW = max(31+HK, 33), requant product TW+17; ADD's a + b 9.
+///   n NW = 15+HK, t TW = max(31+HK, 33), requant product TW+16 (rounded in TW+17);
+///   ADD's a + b 9.
 `include "esact_assert.svh"
 
 module esact_vec #(
@@ -94,8 +95,8 @@ module esact_vec #(
   input  logic [DW-1:0]                          cfg_d_i,       ///< row length, 1..DMax
   input  logic [esact_pkg::VEC_ROWS_W-1:0]       cfg_n_rows_i,  ///< rows
   input  logic                                   cfg_load_i,    ///< load LUT / gamma, beta
-  input  logic [esact_pkg::VEC_MULT_W-1:0]       cfg_mult_i,    ///< requant multiplier
-  input  logic [esact_pkg::VEC_SHIFT_W-1:0]      cfg_shift_i,   ///< requant shift, <= 47
+  input  logic [esact_pkg::REQ_MULT_W-1:0]       cfg_mult_i,    ///< requant multiplier
+  input  logic [esact_pkg::REQ_SHIFT_W-1:0]      cfg_shift_i,   ///< requant shift, <= 47
   input  logic [esact_pkg::VEC_RES_MULT_W-1:0]   cfg_res_mult_a_i,  ///< residual mult of a
   input  logic [esact_pkg::VEC_RES_MULT_W-1:0]   cfg_res_mult_b_i,  ///< of b; both <= 2^15
   // Control
@@ -133,8 +134,8 @@ module esact_vec #(
   localparam int unsigned WordW    = esact_pkg::VEC_WORD_W;
   localparam int unsigned GammaW   = esact_pkg::VEC_GAMMA_W;
   localparam int unsigned RowsW    = esact_pkg::VEC_ROWS_W;
-  localparam int unsigned MultW    = esact_pkg::VEC_MULT_W;
-  localparam int unsigned ShiftW   = esact_pkg::VEC_SHIFT_W;
+  localparam int unsigned MultW    = esact_pkg::REQ_MULT_W;
+  localparam int unsigned ShiftW   = esact_pkg::REQ_SHIFT_W;
   localparam int unsigned LutSize  = esact_pkg::VEC_LUT_SIZE;
   localparam int unsigned LnShift  = esact_pkg::VEC_LN_RECIP_BITS - esact_pkg::VEC_LN_FRAC_BITS;
   localparam int unsigned LaneW    = $clog2(Lanes);             // 0 for one lane
@@ -235,7 +236,7 @@ module esact_vec #(
   esact_pkg::vec_err_e field_err;
 
   esact_cfg_over #(.Width(DW), .Max(DMax)) u_d_over (.value_i(d_q), .over_o(d_over));
-  esact_cfg_over #(.Width(ShiftW), .Max(esact_pkg::VEC_MAX_SHIFT)) u_shift_over (
+  esact_cfg_over #(.Width(ShiftW), .Max(esact_pkg::REQ_MAX_SHIFT)) u_shift_over (
     .value_i (shift_q),
     .over_o  (shift_over)
   );
@@ -663,13 +664,13 @@ module esact_vec #(
   for (genvar l = 0; l < Lanes; l++) begin : g_s3
     logic [DataW-1:0] rq;
 
-    esact_vec_requant #(
-      .InW (TW)
+    esact_requant #(
+      .AccW (TW)
     ) u_requant (
-      .value_i (t3_q[l*TW +: TW]),
+      .acc_i   (t3_q[l*TW +: TW]),
       .mult_i  (mult_q),
       .shift_i (shift_q),
-      .out_o   (rq)
+      .y_o     (rq)
     );
 
     assign y_d[l*DataW +: DataW] = !mask3_q[l]         ? '0 :

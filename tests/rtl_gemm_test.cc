@@ -69,9 +69,12 @@ using sim::TestSeed;
 using Pkg = Vesact_gemm_r4c4_esact_pkg;
 static_assert(Pkg::GEMM_ACC_W == 32, "int32 accumulation (kLinearAccLimit = 2^31)");
 static_assert(int64_t{1} << (Pkg::GEMM_ACC_W - 1) == kLinearAccLimit);
-static_assert(Pkg::GEMM_MULT_W == kRequantMultBits);
-static_assert(Pkg::GEMM_MAX_SHIFT == kRequantMaxShift);
-static_assert((1 << Pkg::GEMM_SHIFT_W) - 1 >= kRequantMaxShift, "the shift field holds 0..47");
+// The requantization constants of every engine (esact_requant; checked here once, the
+// attention and vector tests rely on it).
+static_assert(Pkg::REQ_MULT_W == kRequantMultBits);
+static_assert((1 << Pkg::REQ_MULT_W) - 1 == kRequantMaxMult, "every mult is legal");
+static_assert(Pkg::REQ_MAX_SHIFT == kRequantMaxShift);
+static_assert((1 << Pkg::REQ_SHIFT_W) - 1 >= kRequantMaxShift, "the shift field holds 0..47");
 
 using DriverR4C4 = sim::GemmDriver<Vesact_gemm_r4c4, Vesact_gemm_r4c4_esact_gemm>;
 using DriverR3C5 = sim::GemmDriver<Vesact_gemm_r3c5, Vesact_gemm_r3c5_esact_gemm>;
