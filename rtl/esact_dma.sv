@@ -156,8 +156,8 @@ module esact_dma #(
   logic [AddrW-1:0]    araddr_q, araddr_d;
   logic [7:0]          arlen_q, arlen_d;
   // R buffer: two entries, head is the stream output.
-  logic [1:0]          rb_cnt_q, rb_cnt_d;
-  logic [DataW:0]      rb_head_q, rb_tail_q;     // {last, data}
+  logic                rb_full, rb_empty;
+  logic [DataW:0]      rb_head;                  // {last, data}
 
   logic rd_cmd_hs, ar_hs, r_hs, rs_hs, rd_legal;
   logic [NW-1:0] ar_n;
@@ -165,9 +165,9 @@ module esact_dma #(
   assign rd_cmd_hs = rd_cmd_valid_i && rd_cmd_ready_o;
   assign rd_legal  = cmd_legal(rd_cmd_addr_i, rd_cmd_len_i);
   assign ar_hs     = arvalid_q && m_arready_i;
-  assign m_rready_o = rb_cnt_q != 2'd2;
+  assign m_rready_o = !rb_full;
   assign r_hs      = m_rvalid_i && m_rready_o;
-  assign rd_valid_o = rb_cnt_q != 2'd0;
+  assign rd_valid_o = !rb_empty;
   assign rs_hs     = rd_valid_o && rd_ready_i;
   assign ar_n      = burst_beats(ar_next_q[11:0], ar_left_q);
 
@@ -210,27 +210,27 @@ module esact_dma #(
       if (m_rresp_i != RespOkay) rd_err_d = 1'b1;
     end
     // The region's last beat leaves on the stream.
-    if (rs_hs && rb_head_q[DataW]) begin
+    if (rs_hs && rb_head[DataW]) begin
       rd_busy_d = 1'b0;
       rd_done_d = 1'b1;
       rd_errp_d = rd_err_q;
     end
   end
 
-  // R buffer.
-  always_comb begin
-    rb_cnt_d = rb_cnt_q + (r_hs ? 2'd1 : 2'd0) - (rs_hs ? 2'd1 : 2'd0);
-  end
-  always_ff @(posedge clk_i) begin
-    if (rs_hs) begin
-      // Pop: the tail moves up, or the beat arriving now goes straight to the head.
-      if (rb_cnt_q == 2'd2) rb_head_q <= rb_tail_q;
-      else if (r_hs) rb_head_q <= {r_left_q == BeatW'(1), m_rdata_i};
-    end else if (r_hs) begin
-      if (rb_cnt_q == 2'd0) rb_head_q <= {r_left_q == BeatW'(1), m_rdata_i};
-      else rb_tail_q <= {r_left_q == BeatW'(1), m_rdata_i};
-    end
-  end
+  // R buffer: R beats in (with the region's last-beat flag), the read stream out.
+  esact_fifo2 #(
+    .Width    (DataW + 1),
+    .ResetData(1'b0)
+  ) u_rb (
+    .clk_i,
+    .rst_ni,
+    .push_i (r_hs),
+    .data_i ({r_left_q == BeatW'(1), m_rdata_i}),
+    .pop_i  (rs_hs),
+    .data_o (rb_head),
+    .full_o (rb_full),
+    .empty_o(rb_empty)
+  );
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -245,7 +245,6 @@ module esact_dma #(
       arvalid_q <= 1'b0;
       araddr_q  <= '0;
       arlen_q   <= '0;
-      rb_cnt_q  <= '0;
     end else begin
       rd_busy_q <= rd_busy_d;
       rd_done_q <= rd_done_d;
@@ -258,12 +257,11 @@ module esact_dma #(
       arvalid_q <= arvalid_d;
       araddr_q  <= araddr_d;
       arlen_q   <= arlen_d;
-      rb_cnt_q  <= rb_cnt_d;
     end
   end
 
-  assign rd_data_o   = rb_head_q[DataW-1:0];
-  assign rd_last_o   = rb_head_q[DataW];
+  assign rd_data_o   = rb_head[DataW-1:0];
+  assign rd_last_o   = rb_head[DataW];
   assign rd_busy_o   = rd_busy_q;
   assign rd_done_o   = rd_done_q;
   assign rd_err_o    = rd_errp_q;
@@ -288,15 +286,15 @@ module esact_dma #(
   logic [AddrW-1:0]    awaddr_q, awaddr_d;
   logic [7:0]          awlen_q, awlen_d;
   // Burst lengths raised on AW, waiting for their W beats (two entries).
-  logic [1:0]          wl_cnt_q, wl_cnt_d;
-  logic [7:0]          wl_head_q, wl_tail_q;
+  logic                wl_full, wl_empty;
+  logic [7:0]          wl_head;
   // The W burst being sent.
   logic                w_act_q, w_act_d;
   logic [7:0]          w_len_q, w_len_d;
   logic [7:0]          w_beat_q, w_beat_d;
   // W buffer: two entries, head drives WDATA.
-  logic [1:0]          wb_cnt_q, wb_cnt_d;
-  logic [DataW-1:0]    wb_head_q, wb_tail_q;
+  logic                wb_full, wb_empty;
+  logic [DataW-1:0]    wb_head;
 
   logic wr_cmd_hs, aw_hs, w_hs, b_hs, ws_hs, wr_legal, aw_raise, wl_pop;
   logic [NW-1:0] aw_n;
@@ -304,15 +302,15 @@ module esact_dma #(
   assign wr_cmd_hs = wr_cmd_valid_i && wr_cmd_ready_o;
   assign wr_legal  = cmd_legal(wr_cmd_addr_i, wr_cmd_len_i);
   assign aw_hs     = awvalid_q && m_awready_i;
-  assign m_wvalid_o = w_act_q && wb_cnt_q != 2'd0;
+  assign m_wvalid_o = w_act_q && !wb_empty;
   assign w_hs      = m_wvalid_o && m_wready_i;
   assign m_bready_o = 1'b1;
   assign b_hs      = m_bvalid_i && m_bready_o;
-  assign wr_ready_o = wr_busy_q && in_left_q != '0 && wb_cnt_q != 2'd2;
+  assign wr_ready_o = wr_busy_q && in_left_q != '0 && !wb_full;
   assign ws_hs     = wr_valid_i && wr_ready_o;
   assign aw_n      = burst_beats(aw_next_q[11:0], aw_left_q);
   assign aw_raise  = wr_busy_q && !awvalid_q && aw_left_q != '0 && b_pend_q != 2'd2;
-  assign wl_pop    = !w_act_q && wl_cnt_q != 2'd0;
+  assign wl_pop    = !w_act_q && !wl_empty;
 
   always_comb begin
     wr_busy_d = wr_busy_q;
@@ -352,7 +350,7 @@ module esact_dma #(
     // W bursts, in AW order.
     if (wl_pop) begin
       w_act_d  = 1'b1;
-      w_len_d  = wl_head_q;
+      w_len_d  = wl_head;
       w_beat_d = '0;
     end
     if (w_hs) begin
@@ -372,34 +370,38 @@ module esact_dma #(
 
   always_comb begin
     b_pend_d = b_pend_q + (aw_raise ? 2'd1 : 2'd0) - (b_hs ? 2'd1 : 2'd0);
-    wl_cnt_d = wl_cnt_q + (aw_raise ? 2'd1 : 2'd0) - (wl_pop ? 2'd1 : 2'd0);
-    wb_cnt_d = wb_cnt_q + (ws_hs ? 2'd1 : 2'd0) - (w_hs ? 2'd1 : 2'd0);
   end
 
-  // Burst-length queue (control state: reset).
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      wl_head_q <= '0;
-      wl_tail_q <= '0;
-    end else if (wl_pop) begin
-      if (wl_cnt_q == 2'd2) wl_head_q <= wl_tail_q;
-      else if (aw_raise) wl_head_q <= awlen_d;
-    end else if (aw_raise) begin
-      if (wl_cnt_q == 2'd0) wl_head_q <= awlen_d;
-      else wl_tail_q <= awlen_d;
-    end
-  end
+  // Burst-length queue: AWLEN of each burst raised on AW, popped when its W burst starts
+  // (control state: reset). Never full on a raise: it holds at most b_pend_q entries.
+  esact_fifo2 #(
+    .Width    (8),
+    .ResetData(1'b1)
+  ) u_wl (
+    .clk_i,
+    .rst_ni,
+    .push_i (aw_raise),
+    .data_i (awlen_d),
+    .pop_i  (wl_pop),
+    .data_o (wl_head),
+    .full_o (wl_full),
+    .empty_o(wl_empty)
+  );
 
-  // W buffer.
-  always_ff @(posedge clk_i) begin
-    if (w_hs) begin
-      if (wb_cnt_q == 2'd2) wb_head_q <= wb_tail_q;
-      else if (ws_hs) wb_head_q <= wr_data_i;
-    end else if (ws_hs) begin
-      if (wb_cnt_q == 2'd0) wb_head_q <= wr_data_i;
-      else wb_tail_q <= wr_data_i;
-    end
-  end
+  // W buffer: the write stream in, head drives WDATA.
+  esact_fifo2 #(
+    .Width    (DataW),
+    .ResetData(1'b0)
+  ) u_wb (
+    .clk_i,
+    .rst_ni,
+    .push_i (ws_hs),
+    .data_i (wr_data_i),
+    .pop_i  (w_hs),
+    .data_o (wb_head),
+    .full_o (wb_full),
+    .empty_o(wb_empty)
+  );
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -414,11 +416,9 @@ module esact_dma #(
       awvalid_q <= 1'b0;
       awaddr_q  <= '0;
       awlen_q   <= '0;
-      wl_cnt_q  <= '0;
       w_act_q   <= 1'b0;
       w_len_q   <= '0;
       w_beat_q  <= '0;
-      wb_cnt_q  <= '0;
     end else begin
       wr_busy_q <= wr_busy_d;
       wr_done_q <= wr_done_d;
@@ -431,11 +431,9 @@ module esact_dma #(
       awvalid_q <= awvalid_d;
       awaddr_q  <= awaddr_d;
       awlen_q   <= awlen_d;
-      wl_cnt_q  <= wl_cnt_d;
       w_act_q   <= w_act_d;
       w_len_q   <= w_len_d;
       w_beat_q  <= w_beat_d;
-      wb_cnt_q  <= wb_cnt_d;
     end
   end
 
@@ -448,13 +446,21 @@ module esact_dma #(
   assign m_awlen_o   = awlen_q;
   assign m_awsize_o  = 3'(S);
   assign m_awburst_o = BurstIncr;
-  assign m_wdata_o   = wb_head_q;
+  assign m_wdata_o   = wb_head;
   assign m_wstrb_o   = '1;
   assign m_wlast_o   = w_beat_q == w_len_q;
 
   // ==== Stall counters =====================================================================
 
   logic [CntW-1:0] st_ar_q, st_r_q, st_aw_q, st_w_q, st_b_q;
+  logic [CntW-1:0] st_ar_d, st_r_d, st_aw_d, st_w_d, st_b_d;
+  always_comb begin
+    st_ar_d = st_ar_q + CntW'(m_arvalid_o && !m_arready_i);
+    st_r_d  = st_r_q + CntW'(m_rvalid_i && !m_rready_o);
+    st_aw_d = st_aw_q + CntW'(m_awvalid_o && !m_awready_i);
+    st_w_d  = st_w_q + CntW'(m_wvalid_o && !m_wready_i);
+    st_b_d  = st_b_q + CntW'(m_bvalid_i && !m_bready_o);
+  end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       st_ar_q <= '0;
@@ -463,11 +469,11 @@ module esact_dma #(
       st_w_q  <= '0;
       st_b_q  <= '0;
     end else begin
-      st_ar_q <= st_ar_q + CntW'(m_arvalid_o && !m_arready_i);
-      st_r_q  <= st_r_q + CntW'(m_rvalid_i && !m_rready_o);
-      st_aw_q <= st_aw_q + CntW'(m_awvalid_o && !m_awready_i);
-      st_w_q  <= st_w_q + CntW'(m_wvalid_o && !m_wready_i);
-      st_b_q  <= st_b_q + CntW'(m_bvalid_i && !m_bready_o);
+      st_ar_q <= st_ar_d;
+      st_r_q  <= st_r_d;
+      st_aw_q <= st_aw_d;
+      st_w_q  <= st_w_d;
+      st_b_q  <= st_b_d;
     end
   end
   assign stall_ar_o = st_ar_q;
@@ -476,9 +482,10 @@ module esact_dma #(
   assign stall_w_o  = st_w_q;
   assign stall_b_o  = st_b_q;
 
-  // IDs are all 0 (in order); the slave's IDs are only checked.
+  // IDs are all 0 (in order); the slave's IDs are only checked. The burst-length queue's
+  // full flag is only checked (it cannot fill on a raise).
   logic unused_id;
-  assign unused_id = ^{m_rid_i, m_bid_i};
+  assign unused_id = ^{m_rid_i, m_bid_i, wl_full};
 
   // ==== Assertions =========================================================================
 
@@ -542,6 +549,7 @@ module esact_dma #(
   `ESACT_ASSERT(WAnnounced_A, m_wvalid_o |-> sw_ann_q != '0)
   `ESACT_ASSERT(WStrbFull_A, m_wvalid_o |-> &m_wstrb_o)
   `ESACT_ASSERT(ArOutstanding_A, ar_out_q <= 2'd2 && b_pend_q <= 2'd2)
+  `ESACT_ASSERT(WlRoom_A, aw_raise |-> !wl_full)
   // The slave: R and B valid held and stable; R only for an accepted burst, RLAST on its
   // announced beat; B only after the burst's AW and WLAST; IDs 0.
   `ESACT_ASSERT(RValidHeld_A, m_rvalid_i && !m_rready_o |=> m_rvalid_i)
