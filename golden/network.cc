@@ -239,19 +239,24 @@ SplsDecision SangerDecision(const LayerParams& p, const Matrix<int8_t>& q, const
   return d;
 }
 
+void AttentionRow(const LayerParams& p, const Matrix<int8_t>& q, const Matrix<int8_t>& k,
+                  int n_valid, int head, int i, uint8_t* prob) {
+  const int c0 = head * p.d_head();
+  std::vector<int32_t> scores(n_valid);
+  for (int j = 0; j < n_valid; ++j) {
+    int32_t s = 0;
+    for (int c = c0; c < c0 + p.d_head(); ++c) s += int32_t{q.at(i, c)} * k.at(j, c);
+    scores[j] = s;
+  }
+  IntSoftmax(scores.data(), n_valid, p.softmax_rq, prob);
+}
+
 void AccumulateImportance(const LayerParams& p, const Matrix<int8_t>& q, const Matrix<int8_t>& k,
                           int n_valid, std::vector<double>& importance) {
-  const int dh = p.d_head();
-  std::vector<int32_t> scores(n_valid);
   std::vector<uint8_t> prob(n_valid);
   for (int h = 0; h < p.n_heads; ++h) {
     for (int i = 0; i < n_valid; ++i) {
-      for (int j = 0; j < n_valid; ++j) {
-        int32_t s = 0;
-        for (int c = h * dh; c < (h + 1) * dh; ++c) s += int32_t{q.at(i, c)} * k.at(j, c);
-        scores[j] = s;
-      }
-      IntSoftmax(scores.data(), n_valid, p.softmax_rq, prob.data());
+      AttentionRow(p, q, k, n_valid, h, i, prob.data());
       for (int j = 0; j < n_valid; ++j) importance[j] += prob[j] / 256.0;
     }
   }

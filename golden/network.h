@@ -82,6 +82,12 @@ NetworkRun RunNetworkInt8(const FloatNetwork& net, const QuantizedNetwork& qnet,
 SplsDecision SangerDecision(const LayerParams& p, const Matrix<int8_t>& q, const Matrix<int8_t>& k,
                             int n_valid, double threshold);
 
+// The int8 layer's attention probabilities of query row i in one head over keys
+// [0, n_valid): IntSoftmax (the layer's softmax_rq) of the scores q_i . k_j over the head's
+// columns; prob has n_valid entries (1/256 steps).
+void AttentionRow(const LayerParams& p, const Matrix<int8_t>& q, const Matrix<int8_t>& k,
+                  int n_valid, int head, int i, uint8_t* prob);
+
 // SpAtten-style importance: for every head and query row, the integer softmax of the row's
 // scores q . k over all n_valid keys (IntSoftmax, the layer's softmax_rq), summed per key
 // column (probabilities in 1/256). importance has n_valid entries and is added to.

@@ -348,19 +348,12 @@ void WritePam(const FloatNetwork& net, const QuantizedNetwork& qnet, const Task&
   // The exact attention of the int8 layer: its integer softmax over q . k.
   const LayerResult r = RunLayer(p, x, n, dense);
   std::vector<std::string> tokens, pam_rows, spa_rows, att_rows;
-  std::vector<int32_t> scores(n);
   std::vector<uint8_t> prob(n);
   for (int i = 0; i < n; ++i) {
     tokens.push_back(JsonString(tok.Token((*ids)[i])));
     pam_rows.push_back(fmt::format("[{}]", fmt::join(pam.row(i), pam.row(i) + n, ", ")));
     spa_rows.push_back(fmt::format("[{}]", fmt::join(hd.spa[i], ", ")));
-    for (int j = 0; j < n; ++j) {
-      int32_t s = 0;
-      for (int c = head * p.d_head(); c < (head + 1) * p.d_head(); ++c)
-        s += int32_t{r.q.at(i, c)} * r.k.at(j, c);
-      scores[j] = s;
-    }
-    IntSoftmax(scores.data(), n, p.softmax_rq, prob.data());
+    AttentionRow(p, r.q, r.k, n, head, i, prob.data());
     std::vector<double> pr(prob.begin(), prob.end());
     for (double& v : pr) v /= 256.0;
     att_rows.push_back(fmt::format("[{}]", fmt::join(pr, ", ")));
