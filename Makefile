@@ -24,7 +24,8 @@ build: configure
 test: lint synth build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --no-tests=error
 
-# Default synthetic layer through the golden model (dense and SPLS), then the RTL.
+# Default synthetic layer through the golden model, then the whole layer through the RTL
+# (esact_top) dense and with SPLS, checked against the golden model; writes the waveform.
 sim: build
 	@$(BUILD)/esact-sim --wave $(WAVE)
 
@@ -54,7 +55,7 @@ synth: deps
 wave:
 	@scripts/install-deps.sh --wave
 	@test -f $(WAVE) || $(MAKE) sim
-	gtkwave $(WAVE)
+	gtkwave $(WAVE) sim/esact.gtkw
 
 format:
 	@clang-format -i golden/*.h golden/*.cc sim/*.h sim/*.cc tests/*.cc tools/*.cc

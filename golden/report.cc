@@ -24,6 +24,15 @@ std::string FormatOpTable(const OpCounts& ops) {
   return out;
 }
 
+ReuseCounts CountReuse(const SplsDecision& d, int n_valid) {
+  ReuseCounts c;
+  for (const HeadDecision& hd : d.heads) {
+    for (int i = 0; i < n_valid; ++i) c.rows += hd.reuse[i] != i;
+  }
+  for (int i = 0; i < n_valid; ++i) c.tokens += d.token_anchor[i] != i;
+  return c;
+}
+
 std::string FormatDecisionSummary(const SplsDecision& d, int n_valid) {
   std::string out;
   for (size_t h = 0; h < d.heads.size(); ++h) {
@@ -36,9 +45,8 @@ std::string FormatDecisionSummary(const SplsDecision& d, int n_valid) {
         fmt::format("head {:>2}: {:>4} anchors, {:>4} reused rows, {:>4}/{} K/V columns needed\n",
                     h, anchors, n_valid - anchors, needed, n_valid);
   }
-  int token_reused = 0;
-  for (int i = 0; i < n_valid; ++i) token_reused += d.token_anchor[i] != i;
-  out += fmt::format("tokens reusing an anchor in every head: {}/{}\n", token_reused, n_valid);
+  out += fmt::format("tokens reusing an anchor in every head: {}/{}\n", CountReuse(d, n_valid).tokens,
+                     n_valid);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Human-readable summaries of golden-model runs (used by esact-sim and the benchmarks).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "golden/layer.h"
@@ -10,6 +11,15 @@ namespace esact {
 // One line per component: dense MACs, executed MACs, removed fraction; then the totals
 // and the predictor's HLog products.
 std::string FormatOpTable(const OpCounts& ops);
+
+// Reuse in a decision over the valid rows: (head, row) pairs that take an anchor's row,
+// and tokens that take an anchor's row in every head (esact_top's ROWS_REUSED and
+// TOKENS_REUSED counters).
+struct ReuseCounts {
+  int64_t rows = 0;
+  int64_t tokens = 0;
+};
+ReuseCounts CountReuse(const SplsDecision& d, int n_valid);
 
 // Per head: anchors, reused rows and needed K/V columns; then token-level reuse.
 std::string FormatDecisionSummary(const SplsDecision& d, int n_valid);

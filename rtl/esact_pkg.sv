@@ -165,4 +165,33 @@ package esact_pkg;
     VEC_ERR_RES_MULT  = 3'd6   ///< RESIDUAL_LN: res_mult_a or _b above VEC_RES_MAX_MULT
   } vec_err_e /*verilator public*/;  // exported to C++ for the tests
 
+  // ---- Top level (esact_top, docs/architecture.md section 12) -----------------------------
+
+  /// Error of an esact_top run, shown in STATUS.ERR_CODE. The configuration checks run in
+  /// this order before anything is read (N_TOKENS .. OVERLAP); HDR after the weight image is
+  /// loaded; nothing is written for any of them. BUSY is a start while a run is in flight
+  /// (the run goes on); DMA_RD, DMA_WR an AXI error response; ENGINE an engine reporting an
+  /// error (not reachable with a checked configuration; kept so that nothing can hang).
+  typedef enum logic [7:0] {
+    TOP_ERR_NONE      = 8'd0,   ///< the layer completed
+    TOP_ERR_N_TOKENS  = 8'd1,   ///< n_tokens is 0 or above NMax
+    TOP_ERR_N_VALID   = 8'd2,   ///< n_valid is 0 or above n_tokens
+    TOP_ERR_D_MODEL   = 8'd3,   ///< d_model is 0, above DMax or not a multiple of Lanes
+    TOP_ERR_HEADS     = 8'd4,   ///< heads 0, above HMax, or d_head not a multiple of Lanes
+                                ///< in 1..DhMax with heads * d_head = d_model
+    TOP_ERR_D_FF      = 8'd5,   ///< d_ff is 0, above DffMax or not a multiple of Lanes
+    TOP_ERR_K         = 8'd6,   ///< SPLS: k is 0, above KMax or above n_tokens
+    TOP_ERR_W         = 8'd7,   ///< SPLS: w is above WMax
+    TOP_ERR_T         = 8'd8,   ///< SPLS: t is above NMax
+    TOP_ERR_HLOG_BITS = 8'd9,   ///< SPLS: HLog bit-width outside 4..8
+    TOP_ERR_ADDR      = 8'd10,  ///< a buffer misaligned (DataW/8) or outside the address space
+    TOP_ERR_SIZE      = 8'd11,  ///< a buffer smaller than the layer needs
+    TOP_ERR_OVERLAP   = 8'd12,  ///< Y or DEC overlaps X, W or each other
+    TOP_ERR_BUSY      = 8'd13,  ///< start while a run is in flight
+    TOP_ERR_HDR       = 8'd14,  ///< a header scalar out of range (shift, residual mult)
+    TOP_ERR_DMA_RD    = 8'd15,  ///< a read answered SLVERR or DECERR
+    TOP_ERR_DMA_WR    = 8'd16,  ///< a write answered SLVERR or DECERR
+    TOP_ERR_ENGINE    = 8'd17   ///< an engine ended with an error
+  } top_err_e /*verilator public*/;  // exported to C++ for the tests
+
 endpackage

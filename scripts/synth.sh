@@ -38,8 +38,13 @@ runs=0
 synth_run() {
   local name=$1 top=$2
   shift 2
-  local chparams="" p
-  for p in "$@"; do chparams+=" -chparam ${p%%=*} ${p#*=}"; done
+  # chparam on the parsed module, then hierarchy: Yosys 0.23's `hierarchy -chparam` derives
+  # two identical child instances whose parameters come from the top's twice and stops on
+  # an internal assertion (esact_top has such instances); rename gives the derived top
+  # its own name back.
+  local setparams="" p
+  for p in "$@"; do setparams+=" -set ${p%%=*} ${p#*=}"; done
+  [[ -z $setparams ]] || setparams="chparam$setparams $top;"
   local log="$LOG_DIR/$name.log" stat="$LOG_DIR/$name.stat"
   local mulcheck=""
   if [[ $NO_MUL_TOPS == *" $top "* ]]; then
@@ -47,7 +52,9 @@ synth_run() {
 select -assert-none t:\$mul t:\$div t:\$mod t:\$divfloor t:\$modfloor t:\$pow;"
   fi
   local script="read_verilog -sv -DSYNTHESIS -I$RTL ${sources[*]};
-hierarchy -check -top $top$chparams;
+$setparams
+hierarchy -check -top $top;
+rename -top $top;
 $mulcheck
 synth -top $top;
 check -assert;

@@ -89,6 +89,16 @@ class AxiMem {
   int max_writes_outstanding() const { return max_writes_out_; }
   bool idle() const { return reads_.empty() && writes_.empty() && bresps_.empty(); }
 
+  // The master was reset: drop every burst in flight (a real interconnect would have to be
+  // reset with it) and the held-valid bookkeeping. The memory contents stay.
+  void Reset() {
+    reads_.clear();
+    writes_.clear();
+    bresps_.clear();
+    r_presenting_ = b_presenting_ = false;
+    ar_wait_ = aw_wait_ = w_wait_ = false;
+  }
+
   // Sets this cycle's slave outputs. Call before Eval().
   void Drive() {
     auto& d = h_.dut();

@@ -6,8 +6,11 @@
 // products per cycle against the array's Lanes, and the simulation speed. Then the compute
 // engines run the same layer dense and with the SPLS lists (esact_gemm on the output
 // projection, esact_attn on every head; esact_vec on LayerNorm 1, which SPLS never
-// skips), checked against the golden layer: cycles, utilization, SPLS speedup. The numbers go to
-// build/bench/results.json (or --json FILE).
+// skips), checked against the golden layer: cycles, utilization, SPLS speedup. Last, the whole
+// layer runs through esact_top (registers, DMA, predictor and engines together) dense and
+// with SPLS on the small and the MiniLM shape: cycles, speedup against the ideal from the
+// skipped MACs, MAC utilization, predictor share. The numbers go to build/bench/results.json
+// (or --json FILE).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -36,12 +39,17 @@
 #include "Vesact_vec_l4_esact_vec.h"
 #include "Vesact_vec_minilm.h"
 #include "Vesact_vec_minilm_esact_vec.h"
+#include "Vesact_top_minilm.h"
+#include "Vesact_top_minilm_esact_top.h"
+#include "Vesact_top_s.h"
+#include "Vesact_top_s_esact_top.h"
 #include "golden/layer.h"
 #include "golden/report.h"
 #include "golden/synthetic.h"
 #include "sim/attn_driver.h"
 #include "sim/gemm_driver.h"
 #include "sim/predictor_driver.h"
+#include "sim/top_driver.h"
 #include "sim/vec_driver.h"
 
 namespace esact {
@@ -236,8 +244,47 @@ void Print(const std::vector<PredictorBench>& benches) {
   fmt::print("products: HLog products of Q~, K~ and the PAM, each at most two shift-adds\n");
 }
 
+// The whole layer through esact_top, dense and SPLS (no memory stalls, latency 1).
+struct TopBench {
+  std::string shape, model;
+  sim::TopReport r;
+};
+
+template <class Model, class Params>
+TopBench RunTop(const std::string& shape, const std::string& model, const SyntheticSpec& spec) {
+  const SyntheticLayer s = MakeSyntheticLayer(spec);
+  const sim::TopLayer l{s.file.params, s.file.x, s.file.n_valid, s.file.spls};
+  uint64_t next = 1'000'000;
+  const auto progress = [&next](uint64_t cycle) {
+    if (cycle < next) return;
+    fmt::print(stderr, "  ... {} M cycles\n", cycle / 1'000'000);
+    next += 1'000'000;
+  };
+  return {shape, model,
+          sim::RunTopDenseAndSpls<Model, Params>(l, 1, sim::TopTraffic::None(), "", progress)};
+}
+
+void PrintTop(const std::vector<TopBench>& tops) {
+  fmt::print("\n== esact_top: the whole layer, dense and SPLS ==\n");
+  fmt::print("{:<8} {:>11} {:>11} {:>8} {:>8} {:>9} {:>9} {:>10} {:>11} {:>6}\n", "shape",
+             "dense cyc", "SPLS cyc", "speedup", "ideal", "MAC util", "pred busy", "pred ops",
+             "sim cyc/s", "check");
+  for (const TopBench& t : tops) {
+    const sim::TopReport& r = t.r;
+    const uint64_t cycles = r.spls.run.counter("CYCLES");
+    fmt::print("{:<8} {:>11} {:>11} {:>7.2f}x {:>7.2f}x {:>8.1f}% {:>8.1f}% {:>10} {:>11.0f} {:>6}\n",
+               t.shape, r.dense.run.counter("CYCLES"), cycles, r.speedup(), r.ideal_speedup(),
+               100 * r.pe_utilization(),
+               cycles ? 100.0 * r.spls.run.counter("CYC_PREDICT") / cycles : 0.0, r.predictor_ops,
+               r.sim_cycles_per_s(), r.pass() ? "PASS" : "FAIL");
+  }
+  fmt::print("ideal: dense MACs / executed MACs; MAC util: executed MACs per cycle of the SPLS run "
+             "over the GEMM array plus the attention lanes; pred busy: share of the SPLS run's "
+             "cycles with the predictor running\n");
+}
+
 void WriteJson(const std::vector<PredictorBench>& benches, const std::vector<EngineBench>& engines,
-               const std::string& path) {
+               const std::vector<TopBench>& tops, const std::string& path) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::string out = "{\n  \"predictor\": [\n";
   for (size_t i = 0; i < benches.size(); ++i) {
@@ -266,6 +313,12 @@ void WriteJson(const std::vector<PredictorBench>& benches, const std::vector<Eng
         b.engine, b.shape, b.mode, b.pass ? "true" : "false", b.cycles, b.macs, b.pes,
         b.Utilization(), b.seconds > 0 ? b.cycles / b.seconds : 0.0,
         i + 1 < engines.size() ? "," : "");
+  }
+  out += "  ],\n  \"top\": [\n";
+  for (size_t i = 0; i < tops.size(); ++i) {
+    out += fmt::format("    {{\"shape\": \"{}\", \"model\": \"{}\", \"results\": {}}}{}\n",
+                       tops[i].shape, tops[i].model, tops[i].r.Json(),
+                       i + 1 < tops.size() ? "," : "");
   }
   out += "  ]\n}\n";
   std::ofstream(path) << out;
@@ -302,10 +355,20 @@ int Main(int argc, char** argv) {
              Vesact_attn_minilm_esact_attn, Vesact_vec_minilm, Vesact_vec_minilm_esact_vec>(
       "minilm", BenchSpec(384, 12, 128), &engines);
   PrintEngines(engines);
-  WriteJson(benches, engines, json);
+
+  std::vector<TopBench> tops;
+  fmt::print("\nrunning the whole layer through esact_top, small shape (d 64, 4 heads, 32 tokens)...\n");
+  tops.push_back(RunTop<Vesact_top_s, Vesact_top_s_esact_top>("small", "Vesact_top_s",
+                                                             BenchSpec(64, 4, 32)));
+  fmt::print("running the whole layer through esact_top, MiniLM shape (minutes)...\n");
+  tops.push_back(RunTop<Vesact_top_minilm, Vesact_top_minilm_esact_top>(
+      "minilm", "Vesact_top_minilm", BenchSpec(384, 12, 128)));
+  PrintTop(tops);
+  WriteJson(benches, engines, tops, json);
   bool pass = true;
   for (const PredictorBench& b : benches) pass = pass && b.pass;
   for (const EngineBench& b : engines) pass = pass && b.pass;
+  for (const TopBench& t : tops) pass = pass && t.r.pass();
   return pass ? 0 : 1;
 }
 

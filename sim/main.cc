@@ -2,8 +2,11 @@
 //
 // Loads a layer (a layer file, or the default synthetic layer), runs it through the
 // golden model in dense and SPLS mode, prints what SPLS skipped per component, then runs
-// the SPLS prediction unit in RTL (esact_predictor) on the layer input against the golden
-// model's decisions and writes its waveform. Exit status 0 only if every check passes.
+// the whole layer through the RTL (esact_top: registers, DMA, predictor, engines) dense and
+// with SPLS under random memory latency and back-pressure, checks Y and every decision
+// against the golden model, prints the cycles, counters and speedup, and writes the SPLS
+// run's waveform. --json prints the results as one JSON object instead. Exit status 0 only
+// if every check passes.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -13,15 +16,15 @@
 #include <string>
 #include <vector>
 
-#include "Vesact_predictor_l8.h"
-#include "Vesact_predictor_l8_esact_predictor.h"
-#include "Vesact_predictor_minilm.h"
-#include "Vesact_predictor_minilm_esact_predictor.h"
+#include "Vesact_top_minilm.h"
+#include "Vesact_top_minilm_esact_top.h"
+#include "Vesact_top_s.h"
+#include "Vesact_top_s_esact_top.h"
 #include "golden/layer.h"
 #include "golden/layer_io.h"
 #include "golden/report.h"
 #include "golden/synthetic.h"
-#include "sim/predictor_driver.h"
+#include "sim/top_driver.h"
 
 namespace esact {
 namespace {
@@ -31,15 +34,18 @@ struct Options {
   std::string write_layer_path;  // write the layer used here
   std::string wave_path;         // FST of the RTL run; empty: none
   uint64_t seed = 1;
+  bool json = false;             // print one JSON object on stdout (the report to stderr)
 };
 
 void Usage() {
   std::fputs(
-      "usage: esact-sim [--layer FILE] [--seed N] [--write-layer FILE] [--wave FILE.fst]\n"
+      "usage: esact-sim [--layer FILE] [--seed N] [--write-layer FILE] [--wave FILE.fst] "
+      "[--json]\n"
       "  --layer FILE        run this layer file (docs/layer-format.md)\n"
       "  --seed N            seed of the default synthetic layer (default 1)\n"
       "  --write-layer FILE  write the layer that was run\n"
-      "  --wave FILE.fst     write the RTL waveform\n",
+      "  --wave FILE.fst     write the RTL waveform (the SPLS run)\n"
+      "  --json              print one JSON object with the results on stdout\n",
       stderr);
 }
 
@@ -53,6 +59,8 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       o->write_layer_path = argv[++i];
     } else if (a == "--wave" && has_value) {
       o->wave_path = argv[++i];
+    } else if (a == "--json") {
+      o->json = true;
     } else if (a == "--seed" && has_value) {
       o->seed = std::stoull(argv[++i]);
     } else {
@@ -92,71 +100,63 @@ void PrintGolden(const LayerFile& f, const SyntheticLayer* synthetic) {
   fmt::print("\n");
 }
 
-// The simulated predictor configurations, smallest first (rtl/tops.txt).
-using SmallPredictor =
-    sim::PredictorDriver<Vesact_predictor_l8, Vesact_predictor_l8_esact_predictor>;
-using MiniLmPredictor =
-    sim::PredictorDriver<Vesact_predictor_minilm, Vesact_predictor_minilm_esact_predictor>;
+// The simulated top configurations, smallest first (rtl/tops.txt).
+using SmallTop = Vesact_top_s_esact_top;
+using MiniLmTop = Vesact_top_minilm_esact_top;
 
-// Why the layer does not fit a predictor configuration, or "".
-template <class D>
-std::string PredictorFit(const LayerFile& f) {
+// Why the layer does not fit a top configuration, or "".
+template <class P>
+std::string TopFit(const LayerFile& f) {
   const int dh = f.params.d_head();
-  if (f.n_tokens > D::kNMax || f.params.d_model > D::kDMax || dh > D::kDhMax ||
-      f.params.n_heads > D::kHMax || f.spls.k > D::kKMax || f.spls.w > D::kWMax ||
-      f.params.d_model % D::kLanes != 0 || dh % D::kLanes != 0) {
+  const int l = P::Lanes;
+  if (f.n_tokens > static_cast<int>(P::NMax) || f.params.d_model > static_cast<int>(P::DMax) ||
+      f.params.d_ff > static_cast<int>(P::DffMax) || dh > static_cast<int>(P::DhMax) ||
+      f.params.n_heads > static_cast<int>(P::HMax) || f.spls.k > static_cast<int>(P::KMax) ||
+      f.spls.w > static_cast<int>(P::WMax) || f.params.d_model % l != 0 ||
+      f.params.d_ff % l != 0 || dh % l != 0) {
     return fmt::format(
-        "the layer (tokens {}, d {}, d_head {}, heads {}, k {}, w {}) exceeds the simulated "
-        "esact_predictor (NMax {}, DMax {}, DhMax {}, HMax {}, KMax {}, WMax {}, dims multiples "
-        "of Lanes {})",
-        f.n_tokens, f.params.d_model, dh, f.params.n_heads, f.spls.k, f.spls.w, D::kNMax, D::kDMax,
-        D::kDhMax, D::kHMax, D::kKMax, D::kWMax, D::kLanes);
+        "the layer (tokens {}, d {}, d_ff {}, d_head {}, heads {}, k {}, w {}) exceeds the "
+        "simulated esact_top (NMax {}, DMax {}, DffMax {}, DhMax {}, HMax {}, KMax {}, WMax {}, "
+        "dims multiples of Lanes {})",
+        f.n_tokens, f.params.d_model, f.params.d_ff, dh, f.params.n_heads, f.spls.k, f.spls.w,
+        P::NMax, P::DMax, P::DffMax, P::DhMax, P::HMax, P::KMax, P::WMax, P::Lanes);
   }
   return "";
 }
 
-// Runs the layer input through esact_predictor with random idle and back-pressure on all
-// five streams and compares every decision with the golden model. True on a match.
-template <class PredictorDriver>
-bool RunPredictorOn(const LayerFile& f, const std::string& wave_path, uint64_t seed) {
-  fmt::print("== RTL: esact_predictor (Lanes {}, NMax {}, DMax {}) on the layer input ==\n",
-             PredictorDriver::kLanes, PredictorDriver::kNMax, PredictorDriver::kDMax);
-  SplsConfig cfg = f.spls;
-  cfg.enabled = true;
-  const PredictorWeights weights = MakePredictorWeights(f.params, cfg);
-  PredictorDriver driver(seed, wave_path);
-  const sim::PredictorResult r =
-      driver.RunLayer(f.x, f.n_valid, f.params.n_heads, weights, cfg,
-                      sim::PredictorStalls::All(sim::StallSpec::Random(0.2)), seed);
-  const SplsDecision want = Predict(f.x, f.n_valid, f.params.n_heads, weights, cfg);
-  std::string diff = r.done ? FirstDecisionDifference(r.decision, want) : "no done_o";
-  if (r.err_code != 0) diff = fmt::format("error code {}", r.err_code);
-  const bool rtl_ok = driver.Finish();
+// The layer through esact_top, dense and SPLS, with random memory latency and
+// back-pressure; Y and every decision against the golden model.
+template <class Model, class P>
+bool RunTopOn(const LayerFile& f, const Options& opt) {
+  std::FILE* out = opt.json ? stderr : stdout;
+  fmt::print(out, "== RTL: esact_top (Lanes {}, NMax {}, DMax {}, DffMax {}), dense and SPLS ==\n",
+             P::Lanes, P::NMax, P::DMax, P::DffMax);
+  const sim::TopLayer layer{f.params, f.x, f.n_valid, f.spls};
+  uint64_t next = 1'000'000;
+  const auto progress = [&next](uint64_t cycle) {
+    if (cycle < next) return;
+    fmt::print(stderr, "  ... {} M cycles\n", cycle / 1'000'000);
+    next += 1'000'000;
+  };
+  const sim::TopReport r = sim::RunTopDenseAndSpls<Model, P>(
+      layer, opt.seed, sim::TopTraffic::Random(), opt.wave_path, progress);
   // The harness reports through gtest; outside a test its failures land here.
   const bool harness_ok = !::testing::UnitTest::GetInstance()->ad_hoc_test_result().Failed();
-  const bool pass = diff.empty() && rtl_ok && harness_ok;
-  fmt::print("{} heads in {} cycles with random stalls on every stream; head done at cycle:",
-             f.params.n_heads, r.cycles);
-  for (uint64_t c : r.head_cycles) fmt::print(" {}", c);
-  fmt::print("\nSPA sets, reuse map, needed K/V and token anchors versus the golden model: {}\n",
-             diff.empty() ? "identical" : diff);
-  fmt::print("decisions: {}\n", pass ? "PASS" : "FAIL");
-  if (!driver.harness().wave_path().empty()) {
-    fmt::print("waveform: {}\n", driver.harness().wave_path());
-  }
-  return pass;
+  fmt::print(out, "{}", r.Text());
+  if (!harness_ok) fmt::print(out, "FAIL: the harness reported an error (above)\n");
+  if (!opt.wave_path.empty()) fmt::print(out, "waveform (SPLS run): {}\n", opt.wave_path);
+  if (opt.json) fmt::print("{}\n", r.Json());
+  return r.pass() && harness_ok;
 }
 
-// The smallest predictor configuration that holds the layer.
-bool RunPredictor(const LayerFile& f, const std::string& wave_path, uint64_t seed) {
-  if (PredictorFit<SmallPredictor>(f).empty()) {
-    return RunPredictorOn<SmallPredictor>(f, wave_path, seed);
-  }
-  if (const std::string why = PredictorFit<MiniLmPredictor>(f); !why.empty()) {
-    fmt::print("== RTL: esact_predictor ==\nFAIL: {}\n", why);
+// The smallest top configuration that holds the layer.
+bool RunTop(const LayerFile& f, const Options& opt) {
+  if (TopFit<SmallTop>(f).empty()) return RunTopOn<Vesact_top_s, SmallTop>(f, opt);
+  if (const std::string why = TopFit<MiniLmTop>(f); !why.empty()) {
+    fmt::print("== RTL: esact_top ==\nFAIL: {}\n", why);
     return false;
   }
-  return RunPredictorOn<MiniLmPredictor>(f, wave_path, seed);
+  return RunTopOn<Vesact_top_minilm, MiniLmTop>(f, opt);
 }
 
 int Main(int argc, char** argv) {
@@ -173,17 +173,19 @@ int Main(int argc, char** argv) {
     spec.seed = opt.seed;
     synthetic = MakeSyntheticLayer(spec);
     file = synthetic.file;
-    fmt::print("default synthetic layer (seed {}, similarity {})\n", spec.seed, spec.similarity);
+    if (!opt.json) {
+      fmt::print("default synthetic layer (seed {}, similarity {})\n", spec.seed, spec.similarity);
+    }
   } else {
     file = ReadLayerFile(opt.layer_path);
-    fmt::print("layer file {}\n", opt.layer_path);
+    if (!opt.json) fmt::print("layer file {}\n", opt.layer_path);
   }
   if (!opt.write_layer_path.empty()) {
     WriteLayerFile(opt.write_layer_path, file);
     fmt::print("wrote {}\n", opt.write_layer_path);
   }
-  PrintGolden(file, is_synthetic ? &synthetic : nullptr);
-  return RunPredictor(file, opt.wave_path, opt.seed) ? 0 : 1;
+  if (!opt.json) PrintGolden(file, is_synthetic ? &synthetic : nullptr);
+  return RunTop(file, opt) ? 0 : 1;
 }
 
 }  // namespace
