@@ -29,6 +29,7 @@
 
 module esact_top #(
   parameter  int unsigned Lanes     /*verilator public*/ = 8,    ///< L: int8 per activation word
+  parameter  int unsigned PredLanes /*verilator public*/ = 8,    ///< P: predictor lanes, a multiple of L
   parameter  int unsigned NMax      /*verilator public*/ = 32,   ///< max tokens
   parameter  int unsigned DMax      /*verilator public*/ = 64,   ///< max d_model
   parameter  int unsigned DffMax    /*verilator public*/ = 256,  ///< max d_ff, >= DMax
@@ -105,7 +106,8 @@ module esact_top #(
   localparam int unsigned HeadW  = ($clog2(HMax) > 1) ? $clog2(HMax) : 1;
   localparam int unsigned ActW   = Lanes * 8;            // activation / weight word
   localparam int unsigned PrmW   = Lanes * 32;           // bias / LN / LUT word
-  localparam int unsigned PwW    = 64 * ((5 * Lanes + 32 + 63) / 64);  // predictor word
+  localparam int unsigned PwW    = 64 * ((5 * PredLanes + 32 + 63) / 64);  // predictor word
+  localparam int unsigned PGroup = PredLanes / Lanes;    // activation words per predictor beat
   localparam int unsigned HdrW   = 512;                  // the 64-byte header
   localparam int unsigned RecW   = DataW * ((64 + NMax + DataW - 1) / DataW);  // decision
   localparam int unsigned Bytes  = DataW / 8;
@@ -114,7 +116,7 @@ module esact_top #(
   localparam int unsigned GWords = NMax * DffMax / Lanes;
   localparam int unsigned PrmWords = (9 * DMax + DffMax + 256) / Lanes;
   localparam int unsigned WgtWords = (4 * DMax * DMax + 2 * DMax * DffMax) / Lanes;
-  localparam int unsigned PwWords  = 2 * DMax * DMax / Lanes;
+  localparam int unsigned PwWords  = 2 * DMax * DMax / PredLanes;
   localparam int unsigned AAW    = $clog2(GWords);      // activation buffer address
   localparam int unsigned PrmAW  = $clog2(PrmWords);
   localparam int unsigned WgtAW  = $clog2(WgtWords);
@@ -131,6 +133,8 @@ module esact_top #(
                      (DffMax / Lanes) * Lanes == DffMax && (DhMax / Lanes) * Lanes == DhMax &&
                      DffMax >= DMax && DhMax <= DMax)
   `ESACT_ASSERT_INIT(AddrWLegal_A, AddrW >= 12 && AddrW <= 32)
+  `ESACT_ASSERT_INIT(PredLanesLegal_A, PredLanes >= Lanes && (PredLanes & (PredLanes - 1)) == 0 &&
+                     (DhMax / PredLanes) * PredLanes == DhMax)
 
   // ---- Register block ---------------------------------------------------------------------
   logic        reg_start, run_busy, run_done, run_err;
@@ -211,9 +215,12 @@ module esact_top #(
   logic [15:0] dw, fw, hw;              // words per row of d, of f, per head row
   logic [63:0] x_bytes_q, img_bytes_q, dec_bytes_q, prm_bytes_q, wgt_bytes_q, pw_bytes_q;
   logic [31:0] dwd_q, fwd_q, hwd_q;     // words of a d x d matrix, of FFN1 (= FFN2), of a head
+  logic [31:0] pwd_q;                   // PW words: 2 d^2 / P
   assign dw = d_q >> $clog2(Lanes);
   assign fw = f_q >> $clog2(Lanes);
   assign hw = dh_q >> $clog2(Lanes);
+  logic [15:0] pw_dw;                   // predictor beats per row of d
+  assign pw_dw = d_q >> $clog2(PredLanes);
 
   // Header scalars.
   logic [HdrW-1:0] hdr_q;
@@ -267,7 +274,7 @@ module esact_top #(
   logic pred_start, pred_busy, pred_done, pred_err;
   esact_pkg::pred_err_e pred_err_code;
   logic pred_x_valid, pred_x_ready, pred_w_valid, pred_w_ready;
-  logic [ActW-1:0] pred_x_data;
+  logic [PredLanes*8-1:0] pred_x_data;
   logic [PwW-1:0]  pred_w_word;
   logic pred_row_valid, pred_kv_valid, pred_tok_valid;
   logic [HeadW-1:0] pred_row_head, pred_kv_head;
@@ -275,7 +282,7 @@ module esact_top #(
   logic [NMax-1:0]  pred_row_mask, pred_kv_mask;
 
   esact_predictor #(
-    .Lanes(Lanes), .NMax(NMax), .DMax(DMax), .DhMax(DhMax), .HMax(HMax), .KMax(KMax),
+    .Lanes(PredLanes), .NMax(NMax), .DMax(DMax), .DhMax(DhMax), .HMax(HMax), .KMax(KMax),
     .WMax(WMax)
   ) u_predictor (
     .clk_i, .rst_ni,
@@ -289,7 +296,7 @@ module esact_top #(
     .err_code_o(pred_err_code),
     .x_valid_i(pred_x_valid), .x_ready_o(pred_x_ready), .x_data_i(pred_x_data),
     .w_valid_i(pred_w_valid), .w_ready_o(pred_w_ready),
-    .w_data_i(pred_w_word[32 +: 5*Lanes]), .w_bias_i(pred_w_word[31:0]),
+    .w_data_i(pred_w_word[32 +: 5*PredLanes]), .w_bias_i(pred_w_word[31:0]),
     .row_valid_o(pred_row_valid), .row_ready_i(1'b1), .row_head_o(pred_row_head),
     .row_idx_o(pred_row_idx), .row_anchor_o(pred_row_anchor), .row_mask_o(pred_row_mask),
     .kv_valid_o(pred_kv_valid), .kv_ready_i(1'b1), .kv_head_o(pred_kv_head),
@@ -536,16 +543,17 @@ module esact_top #(
 
   // Predictor X (X buffer, second port) and W (PW buffer).
   logic px_start;
-  esact_rowsrc #(.NMax(NMax), .AddrW(AAW), .WordW(ActW)) u_src_px (
+  esact_rowsrc #(.NMax(NMax), .AddrW(AAW), .WordW(ActW), .Group(PGroup)) u_src_px (
     .clk_i, .rst_ni, .start_i(px_start), .cfg_list_i(valid_mask), .cfg_base_i('0),
-    .cfg_stride_i(AAW'(dw)), .cfg_words_i((AAW+1)'(dw)), .cfg_group_i(1'b1),
+    .cfg_stride_i(AAW'(dw)), .cfg_words_i((AAW+1)'(dw)),
+    .cfg_group_i($clog2(PGroup+1)'(PGroup)),
     .rd_en_o(px_rd_en), .rd_addr_o(px_rd_addr), .rd_row_o(nc_rd_row[IdxW*0 +: IdxW]), .rd_data_i(px_rd_data),
     .rd_side_i(1'b0), .valid_o(pred_x_valid), .ready_i(pred_x_ready), .data_o(pred_x_data),
     .side_o(nc_side[0]), .row_o(nc_row[IdxW*0 +: IdxW]), .last_o(nc_last[0])
   );
   esact_rowsrc #(.NMax(NMax), .AddrW(PwAW), .WordW(PwW)) u_src_pw (
     .clk_i, .rst_ni, .start_i(px_start), .cfg_list_i(one_row), .cfg_base_i('0),
-    .cfg_stride_i('0), .cfg_words_i((PwAW+1)'(2 * dwd_q)), .cfg_group_i(1'b1),
+    .cfg_stride_i('0), .cfg_words_i((PwAW+1)'(pwd_q)), .cfg_group_i(1'b1),
     .rd_en_o(pw_rd_en), .rd_addr_o(pw_rd_addr), .rd_row_o(nc_rd_row[IdxW*1 +: IdxW]), .rd_data_i(pw_rd_data),
     .rd_side_i(1'b0), .valid_o(pred_w_valid), .ready_i(pred_w_ready), .data_o(pred_w_word),
     .side_o(nc_side[1]), .row_o(nc_row[IdxW*1 +: IdxW]), .last_o(nc_last[1])
@@ -1111,7 +1119,12 @@ module esact_top #(
       end
       // d_head: the multiple of L with heads * d_head == d_model, found by counting up.
       StHeads: begin
-        if (32'(heads_q) * 32'(dh_q) == 32'(d_q)) state_d = StSize;
+        if (32'(heads_q) * 32'(dh_q) == 32'(d_q)) begin
+          // The predictor takes d_head in beats of P.
+          if (spls_q && dh_q[$clog2(PredLanes)-1:0] != '0) begin
+            err_d = esact_pkg::TOP_ERR_HEADS; state_d = StDone;
+          end else state_d = StSize;
+        end
         else if (32'(heads_q) * 32'(dh_q) > 32'(d_q) || 32'(dh_q) >= DhMax) begin
           err_d = esact_pkg::TOP_ERR_HEADS; state_d = StDone;
         end else dh_d = dh_q + 16'(Lanes);
@@ -1224,6 +1237,7 @@ module esact_top #(
       xs_q <= '0; ws_q <= '0; ys_q <= '0; ds_q <= '0;
       x_bytes_q <= '0; img_bytes_q <= '0; dec_bytes_q <= '0; prm_bytes_q <= '0;
       wgt_bytes_q <= '0; pw_bytes_q <= '0; dwd_q <= '0; fwd_q <= '0; hwd_q <= '0;
+      pwd_q <= '0;
     end else begin
       if (state_q == StIdle && reg_start) begin
         n_tok_q <= r_n_tokens; n_val_q <= r_n_valid; d_q <= r_d_model; f_q <= r_d_ff;
@@ -1237,14 +1251,15 @@ module esact_top #(
         x_bytes_q   <= 64'(n_tok_q) * 64'(d_q);
         prm_bytes_q <= 64'(4) * (64'(9) * 64'(d_q) + 64'(f_q) + 64'(256));
         wgt_bytes_q <= 64'(4) * 64'(d_q) * 64'(d_q) + 64'(2) * 64'(d_q) * 64'(f_q);
-        pw_bytes_q  <= 64'(2 * PwW / 8) * 64'(d_q) * 64'(dw);
+        pw_bytes_q  <= 64'(2 * PwW / 8) * 64'(d_q) * 64'(pw_dw);
         img_bytes_q <= 64'(64) + 64'(4) * (64'(9) * 64'(d_q) + 64'(f_q) + 64'(256)) +
                        64'(4) * 64'(d_q) * 64'(d_q) + 64'(2) * 64'(d_q) * 64'(f_q) +
-                       64'(2 * PwW / 8) * 64'(d_q) * 64'(dw);
+                       64'(2 * PwW / 8) * 64'(d_q) * 64'(pw_dw);
         dec_bytes_q <= 64'(heads_q) * 64'(n_tok_q) * 64'(RecW) / 64'(8);
         dwd_q <= 32'(dw) * 32'(d_q);
         fwd_q <= 32'(fw) * 32'(d_q);
         hwd_q <= 32'(hw) * 32'(d_q);
+        pwd_q <= 32'(2) * 32'(d_q) * 32'(pw_dw);
       end
     end
   end
@@ -1440,7 +1455,7 @@ module esact_top #(
                     gemm_busy, attn_busy, vec_busy, pred_kv_head, nc_rd_row, nc_row, nc_last,
                     nc_side, nc_acc_ready,
                     // wider than the used range, for readable arithmetic
-                    pw_bytes_q, pred_w_word, vec_d, gx_stride, gw_base, gw_words, gb_base,
+                    pw_bytes_q, pwd_q, pred_w_word, vec_d, gx_stride, gw_base, gw_words, gb_base,
                     vp_base, vp_words, gy_col, cp_col};
 
 endmodule

@@ -113,13 +113,13 @@ std::string TopFit(const LayerFile& f) {
       f.params.d_ff > static_cast<int>(P::DffMax) || dh > static_cast<int>(P::DhMax) ||
       f.params.n_heads > static_cast<int>(P::HMax) || f.spls.k > static_cast<int>(P::KMax) ||
       f.spls.w > static_cast<int>(P::WMax) || f.params.d_model % l != 0 ||
-      f.params.d_ff % l != 0 || dh % l != 0) {
+      f.params.d_ff % l != 0 || dh % l != 0 || (f.spls.enabled && dh % P::PredLanes != 0)) {
     return fmt::format(
         "the layer (tokens {}, d {}, d_ff {}, d_head {}, heads {}, k {}, w {}) exceeds the "
         "simulated esact_top (NMax {}, DMax {}, DffMax {}, DhMax {}, HMax {}, KMax {}, WMax {}, "
-        "dims multiples of Lanes {})",
+        "dims multiples of Lanes {}, d_head of PredLanes {})",
         f.n_tokens, f.params.d_model, f.params.d_ff, dh, f.params.n_heads, f.spls.k, f.spls.w,
-        P::NMax, P::DMax, P::DffMax, P::DhMax, P::HMax, P::KMax, P::WMax, P::Lanes);
+        P::NMax, P::DMax, P::DffMax, P::DhMax, P::HMax, P::KMax, P::WMax, P::Lanes, P::PredLanes);
   }
   return "";
 }
@@ -129,8 +129,10 @@ std::string TopFit(const LayerFile& f) {
 template <class Model, class P>
 bool RunTopOn(const LayerFile& f, const Options& opt) {
   std::FILE* out = opt.json ? stderr : stdout;
-  fmt::print(out, "== RTL: esact_top (Lanes {}, NMax {}, DMax {}, DffMax {}), dense and SPLS ==\n",
-             P::Lanes, P::NMax, P::DMax, P::DffMax);
+  fmt::print(out,
+             "== RTL: esact_top (Lanes {}, PredLanes {}, NMax {}, DMax {}, DffMax {}), dense and "
+             "SPLS ==\n",
+             P::Lanes, P::PredLanes, P::NMax, P::DMax, P::DffMax);
   const sim::TopLayer layer{f.params, f.x, f.n_valid, f.spls};
   uint64_t next = 1'000'000;
   const auto progress = [&next](uint64_t cycle) {

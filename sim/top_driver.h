@@ -85,7 +85,9 @@ class TopDriver {
     h_.Reset();
   }
 
-  static TopGeometry Geometry() { return {Params::Lanes, kBytes, Params::NMax}; }
+  static TopGeometry Geometry() {
+    return {Params::Lanes, kBytes, Params::NMax, Params::PredLanes};
+  }
 
   Harness<Model>& harness() { return h_; }
   AxiMem<Model, kBytes>& mem() { return mem_; }

@@ -38,6 +38,10 @@ void CheckGeometry(const std::string& what, const TopGeometry& g) {
   }
   Require(what, CheckAtLeast("data_bytes", g.data_bytes, 1));
   Require(what, CheckRange("n_max", g.n_max, 1, kDecPadded));
+  if (g.pred_lanes < g.lanes || g.pred_lanes % g.lanes != 0) {
+    Fail(what, fmt::format("pred_lanes {} is not a positive multiple of lanes {}", g.pred_lanes,
+                           g.lanes));
+  }
 }
 
 // Bits [lsb +: width] of a little-endian word; the word starts zeroed, so OR is a write.
@@ -97,12 +101,15 @@ WeightImageLayout LayoutWeightImage(int d_model, int d_ff, const TopGeometry& g)
   if (d_ff % g.lanes != 0) {
     Fail(what, fmt::format("d_ff {} is not a multiple of lanes {}", d_ff, g.lanes));
   }
-  const int64_t d = d_model, f = d_ff, L = g.lanes;
+  if (d_model % g.pred_lanes != 0) {
+    Fail(what, fmt::format("d_model {} is not a multiple of pred_lanes {}", d_model, g.pred_lanes));
+  }
+  const int64_t d = d_model, f = d_ff, L = g.lanes, P = g.pred_lanes;
   WeightImageLayout w;
   w.hdr = {0, 1, kHdrBytes};
   w.prm = {kHdrBytes, (9 * d + f + 256) / L, 4 * L};
   w.wgt = {w.prm.offset + w.prm.bytes(), (4 * d * d + 2 * d * f) / L, L};
-  w.pw = {w.wgt.offset + w.wgt.bytes(), 2 * d * d / L, 8 * ((5 * L + 32 + 63) / 64)};
+  w.pw = {w.wgt.offset + w.wgt.bytes(), 2 * d * d / P, 8 * ((5 * P + 32 + 63) / 64)};
   w.total_bytes = w.pw.offset + w.pw.bytes();
   return w;
 }
@@ -207,7 +214,8 @@ std::vector<uint8_t> PackWeightImage(const LayerParams& p, const PredictorWeight
 
   // PW: the predictor's W stream, per head the dh columns of W^_K, then those of W^_Q.
   const int dh = d / p.n_heads;
-  const int words_per_col = d / L;
+  const int P = g.pred_lanes;
+  const int words_per_col = d / P;
   int64_t word = 0;
   for (int h = 0; h < p.n_heads; ++h) {
     using Half = std::pair<const Matrix<HlogCode>*, const std::vector<int32_t>*>;
@@ -219,13 +227,13 @@ std::vector<uint8_t> PackWeightImage(const LayerParams& p, const PredictorWeight
         for (int k = 0; k < words_per_col; ++k, ++word) {
           uint8_t* pwd = &img[lay.pw.offset + word * lay.pw.word_bytes];
           PutBits(pwd, 0, kPwBiasBits, static_cast<uint32_t>(b));
-          for (int l = 0; l < L; ++l) {
+          for (int l = 0; l < P; ++l) {
             // An HlogCode is the 5-bit code itself, as the predictor's w_data_i carries it.
-            const HlogCode code = w_hat->at(k * L + l, col);
+            const HlogCode code = w_hat->at(k * P + l, col);
             if (HlogNeverProduced(code)) {
               Fail("weight image",
                    fmt::format("predictor HLog code 0x{:02x} at ({}, {}) is not a valid code", code,
-                               k * L + l, col));
+                               k * P + l, col));
             }
             PutBits(pwd, kPwBiasBits + kHlogCodeBits * l, kHlogCodeBits, code);
           }

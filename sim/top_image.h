@@ -17,13 +17,15 @@
 
 namespace esact::sim {
 
-// The top's elaboration parameters the layout depends on: L (Lanes), B (DataW / 8) and
-// NMax. Valid when lanes >= 1 divides 256, data_bytes >= 1 and 1 <= n_max <= 0xFFFF
-// (0xFFFF is the padded-row anchor of a DEC record).
+// The top's elaboration parameters the layout depends on: L (Lanes), B (DataW / 8), NMax
+// and P (PredLanes, the predictor's lanes: the PW word). Valid when lanes >= 1 divides 256,
+// data_bytes >= 1, 1 <= n_max <= 0xFFFF (0xFFFF is the padded-row anchor of a DEC record)
+// and pred_lanes is a positive multiple of lanes.
 struct TopGeometry {
   int lanes = 0;
   int data_bytes = 0;
   int n_max = 0;
+  int pred_lanes = 0;
 };
 
 // One section of the weight image: byte offset from W_ADDR, word count and word size.
@@ -40,7 +42,8 @@ struct WeightImageLayout {
   int64_t total_bytes = 0;
 };
 
-// Throws unless the geometry is valid and d, f are positive multiples of lanes.
+// Throws unless the geometry is valid, d and f are positive multiples of lanes and d is a
+// multiple of pred_lanes.
 WeightImageLayout LayoutWeightImage(int d_model, int d_ff, const TopGeometry& g);
 int64_t WeightImageBytes(int d_model, int d_ff, const TopGeometry& g);
 

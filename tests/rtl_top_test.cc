@@ -111,11 +111,11 @@ TEST(TopSmall, DefaultLayer) {
   }
 }
 
-// A random legal layer for Vesact_top_t (L 4, NMax 16, DMax 32, DffMax 64, DhMax 16, HMax 4,
-// KMax 4, WMax 2).
+// A random legal layer for Vesact_top_t (L 4, PredLanes 8, NMax 16, DMax 32, DffMax 64, DhMax
+// 16, HMax 4, KMax 4, WMax 2): d_head 8 or 16 (a multiple of PredLanes).
 TopLayer RandomTinyLayer(std::mt19937_64& rng) {
   const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  const int dh = 4 * pick(1, 4);
+  const int dh = 8 * pick(1, 2);
   const int h = pick(1, 32 / dh < 4 ? 32 / dh : 4);
   const int d = h * dh;
   const int f = 4 * pick(1, 16);
@@ -207,6 +207,7 @@ TEST(TopTiny, ConfigErrors) {
       {"heads > HMax", reg(regs::kNHeads, 5), kErrHeads},
       {"heads not dividing d", reg(regs::kNHeads, 3), kErrHeads},
       {"d_head not a multiple of L", reg(regs::kNHeads, 8), kErrHeads},
+      {"SPLS: d_head not a multiple of PredLanes", reg(regs::kNHeads, 4), kErrHeads},
       {"d_ff 0", reg(regs::kDFf, 0), kErrDFf},
       {"d_ff > DffMax", reg(regs::kDFf, 68), kErrDFf},
       {"d_ff not a multiple of L", reg(regs::kDFf, 6), kErrDFf},

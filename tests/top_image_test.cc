@@ -25,8 +25,8 @@ int64_t SpecPb(int lanes) { return 8 * ((5 * lanes + 32 + 63) / 64); }
 int64_t SpecPrmOffset() { return 64; }
 int64_t SpecWgtOffset(int64_t d, int64_t f) { return 64 + 4 * (9 * d + f + 256); }
 int64_t SpecPwOffset(int64_t d, int64_t f) { return SpecWgtOffset(d, f) + 4 * d * d + 2 * d * f; }
-int64_t SpecImageBytes(int64_t d, int64_t f, int lanes) {
-  return SpecPwOffset(d, f) + 2 * SpecPb(lanes) * d * d / lanes;
+int64_t SpecImageBytes(int64_t d, int64_t f, int pred_lanes) {
+  return SpecPwOffset(d, f) + 2 * SpecPb(pred_lanes) * d * d / pred_lanes;
 }
 
 uint64_t Bits(const std::vector<uint8_t>& img, int64_t byte, int lsb, int width) {
@@ -57,11 +57,11 @@ int64_t SpecPrmByte(int64_t d, int64_t f, int part, int e) {
 }
 
 // PW: word b of predictor column `col` of W^_K (half 0) or W^_Q (half 1).
-int64_t SpecPwByte(int64_t d, int64_t f, int lanes, int heads, int half, int col, int b) {
+int64_t SpecPwByte(int64_t d, int64_t f, int pred_lanes, int heads, int half, int col, int b) {
   const int64_t dh = d / heads;
   const int64_t h = col / dh, c = col % dh;
-  const int64_t word = ((2 * h + half) * dh + c) * (d / lanes) + b;
-  return SpecPwOffset(d, f) + word * SpecPb(lanes);
+  const int64_t word = ((2 * h + half) * dh + c) * (d / pred_lanes) + b;
+  return SpecPwOffset(d, f) + word * SpecPb(pred_lanes);
 }
 
 int64_t SpecRecordBytes(const TopGeometry& g) {
@@ -153,9 +153,11 @@ TEST(TopImage, SizeMatchesSpecFormula) {
   for (const Shape& s : {Shape{16, 32, 2, 4}, Shape{32, 64, 4, 8}, Shape{64, 48, 4, 16},
                          Shape{32, 32, 1, 32}, Shape{8, 8, 2, 8}}) {
     SCOPED_TRACE(testing::Message() << "d " << s.d << " f " << s.f << " lanes " << s.lanes);
-    const TopGeometry g{s.lanes, 16, 64};
+    // The predictor twice as wide as the activation words where d allows it.
+    const int pl = s.d % (2 * s.lanes) == 0 ? 2 * s.lanes : s.lanes;
+    const TopGeometry g{s.lanes, 16, 64, pl};
     const LayerParams p = RandomParams(rng, s.d, s.f, s.heads);
-    const int64_t want = SpecImageBytes(s.d, s.f, s.lanes);
+    const int64_t want = SpecImageBytes(s.d, s.f, pl);
     EXPECT_EQ(WeightImageBytes(s.d, s.f, g), want);
     EXPECT_EQ(static_cast<int64_t>(PackWeightImage(p, WeightsOf(p), g).size()), want);
     const WeightImageLayout lay = LayoutWeightImage(s.d, s.f, g);
@@ -164,8 +166,8 @@ TEST(TopImage, SizeMatchesSpecFormula) {
     EXPECT_EQ(lay.wgt.offset, SpecWgtOffset(s.d, s.f));
     EXPECT_EQ(lay.wgt.words, (4 * s.d * s.d + 2 * s.d * s.f) / s.lanes);
     EXPECT_EQ(lay.pw.offset, SpecPwOffset(s.d, s.f));
-    EXPECT_EQ(lay.pw.words, 2 * s.d * s.d / s.lanes);
-    EXPECT_EQ(lay.pw.word_bytes, SpecPb(s.lanes));
+    EXPECT_EQ(lay.pw.words, 2 * s.d * s.d / pl);
+    EXPECT_EQ(lay.pw.word_bytes, SpecPb(pl));
   }
   EXPECT_EQ(SpecPb(4), 8);
   EXPECT_EQ(SpecPb(8), 16);
@@ -174,21 +176,23 @@ TEST(TopImage, SizeMatchesSpecFormula) {
 }
 
 TEST(TopImage, RejectsBadGeometry) {
-  const TopGeometry g{8, 16, 64};
+  const TopGeometry g{8, 16, 64, 8};
   EXPECT_NE(ThrownMessage([&] { WeightImageBytes(20, 32, g); }).find("d_model 20"),
             std::string::npos);
   EXPECT_NE(ThrownMessage([&] { WeightImageBytes(32, 36, g); }).find("d_ff 36"), std::string::npos);
   EXPECT_NE(ThrownMessage([&] {
-              WeightImageBytes(48, 48, TopGeometry{3, 16, 64});
+              WeightImageBytes(48, 48, TopGeometry{3, 16, 64, 3});
             }).find("lanes 3 does not divide 256"),
             std::string::npos);
-  EXPECT_THROW(WeightImageBytes(512, 512, TopGeometry{512, 16, 64}), std::invalid_argument);
-  EXPECT_THROW(DecisionRecordBytes(TopGeometry{8, 0, 64}), std::invalid_argument);
+  EXPECT_THROW(WeightImageBytes(512, 512, TopGeometry{512, 16, 64, 512}), std::invalid_argument);
+  EXPECT_THROW(WeightImageBytes(48, 48, TopGeometry{8, 16, 64, 12}), std::invalid_argument);
+  EXPECT_THROW(WeightImageBytes(24, 48, TopGeometry{8, 16, 64, 16}), std::invalid_argument);
+  EXPECT_THROW(DecisionRecordBytes(TopGeometry{8, 0, 64, 8}), std::invalid_argument);
 }
 
 class TopImageW : public testing::Test {
  protected:
-  static constexpr int kD = 32, kF = 48, kHeads = 4, kLanes = 8;
+  static constexpr int kD = 32, kF = 48, kHeads = 4, kLanes = 8, kPredLanes = 16;
   void SetUp() override {
     const uint64_t seed = 77;
     std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
@@ -197,7 +201,7 @@ class TopImageW : public testing::Test {
     pw_ = WeightsOf(p_);
     img_ = PackWeightImage(p_, pw_, g_);
   }
-  const TopGeometry g_{kLanes, 16, 64};
+  const TopGeometry g_{kLanes, 16, 64, kPredLanes};
   LayerParams p_;
   PredictorWeights pw_;
   std::vector<uint8_t> img_;
@@ -269,25 +273,25 @@ TEST_F(TopImageW, WeightWordsAreColumnTileMajor) {
 }
 
 TEST_F(TopImageW, PredictorWordsHoldBiasAndCodes) {
-  const int pb = static_cast<int>(SpecPb(kLanes));
+  const int pb = static_cast<int>(SpecPb(kPredLanes));
   for (int half = 0; half < 2; ++half) {
     const Matrix<HlogCode>& w_hat = half == 0 ? pw_.w_k_hat : pw_.w_q_hat;
     const std::vector<int32_t>& bias = half == 0 ? pw_.k_bias : pw_.q_bias;
     for (int col : {0, 5, kD / kHeads, kD - 1}) {
-      for (int b = 0; b < kD / kLanes; ++b) {
+      for (int b = 0; b < kD / kPredLanes; ++b) {
         SCOPED_TRACE(testing::Message() << "half " << half << " col " << col << " word " << b);
-        const int64_t byte = SpecPwByte(kD, kF, kLanes, kHeads, half, col, b);
+        const int64_t byte = SpecPwByte(kD, kF, kPredLanes, kHeads, half, col, b);
         EXPECT_EQ(static_cast<int32_t>(Word32(img_, byte)), bias.empty() ? 0 : bias[col]);
-        for (int l = 0; l < kLanes; ++l) {
-          EXPECT_EQ(Bits(img_, byte, 32 + 5 * l, 5), w_hat.at(b * kLanes + l, col)) << "lane " << l;
+        for (int l = 0; l < kPredLanes; ++l) {
+          EXPECT_EQ(Bits(img_, byte, 32 + 5 * l, 5), w_hat.at(b * kPredLanes + l, col)) << "lane " << l;
         }
-        const int used = 32 + 5 * kLanes;
+        const int used = 32 + 5 * kPredLanes;
         EXPECT_EQ(Bits(img_, byte, used, 8 * pb - used), 0u);
       }
     }
   }
   EXPECT_FALSE(pw_.q_bias.empty());  // the biases above were really checked
-  EXPECT_EQ(SpecPwByte(kD, kF, kLanes, kHeads, 1, kD - 1, kD / kLanes - 1) + pb,
+  EXPECT_EQ(SpecPwByte(kD, kF, kPredLanes, kHeads, 1, kD - 1, kD / kPredLanes - 1) + pb,
             static_cast<int64_t>(img_.size()));
 }
 
@@ -297,14 +301,14 @@ TEST_F(TopImageW, EmptyPredictorBiasesPackAsZero) {
   no_bias.k_bias.clear();
   const std::vector<uint8_t> img = PackWeightImage(p_, no_bias, g_);
   for (int half = 0; half < 2; ++half) {
-    EXPECT_EQ(Word32(img, SpecPwByte(kD, kF, kLanes, kHeads, half, 7, 1)), 0u);
+    EXPECT_EQ(Word32(img, SpecPwByte(kD, kF, kPredLanes, kHeads, half, 7, 1)), 0u);
   }
 }
 
 TEST(TopImage, SyntheticLayerPacks) {
   SyntheticSpec spec;  // d 64, 4 heads, d_ff 256
   const SyntheticLayer s = MakeSyntheticLayer(spec);
-  const TopGeometry g{16, 32, 64};
+  const TopGeometry g{16, 32, 64, 16};
   const LayerParams& p = s.file.params;
   const std::vector<uint8_t> img = PackWeightImage(p, MakePredictorWeights(p, s.file.spls), g);
   EXPECT_EQ(static_cast<int64_t>(img.size()), SpecImageBytes(p.d_model, p.d_ff, 16));
@@ -331,12 +335,12 @@ TEST(TopImage, ActivationsRoundTrip) {
 // ---- Decisions ---------------------------------------------------------------------------
 
 TEST(TopImage, RecordSize) {
-  EXPECT_EQ(DecisionRecordBytes(TopGeometry{8, 16, 64}), 16);   // 128 bits
-  EXPECT_EQ(DecisionRecordBytes(TopGeometry{8, 16, 65}), 32);   // 129 bits
-  EXPECT_EQ(DecisionRecordBytes(TopGeometry{8, 8, 128}), 24);   // 192 bits
-  EXPECT_EQ(DecisionRecordBytes(TopGeometry{8, 64, 128}), 64);  // one 512-bit beat
-  EXPECT_EQ(DecisionBytes(4, 30, TopGeometry{8, 8, 128}), 4 * 30 * 24);
-  EXPECT_THROW(DecisionBytes(4, 129, TopGeometry{8, 8, 128}), std::invalid_argument);
+  EXPECT_EQ(DecisionRecordBytes(TopGeometry{8, 16, 64, 8}), 16);   // 128 bits
+  EXPECT_EQ(DecisionRecordBytes(TopGeometry{8, 16, 65, 8}), 32);   // 129 bits
+  EXPECT_EQ(DecisionRecordBytes(TopGeometry{8, 8, 128, 8}), 24);   // 192 bits
+  EXPECT_EQ(DecisionRecordBytes(TopGeometry{8, 64, 128, 8}), 64);  // one 512-bit beat
+  EXPECT_EQ(DecisionBytes(4, 30, TopGeometry{8, 8, 128, 8}), 4 * 30 * 24);
+  EXPECT_THROW(DecisionBytes(4, 129, TopGeometry{8, 8, 128, 8}), std::invalid_argument);
 }
 
 class TopImageDec : public testing::Test {
@@ -351,7 +355,7 @@ class TopImageDec : public testing::Test {
     layer_ = MakeSyntheticLayer(spec);
   }
   const LayerFile& file() const { return layer_.file; }
-  const TopGeometry g_{8, 8, 64};
+  const TopGeometry g_{8, 8, 64, 8};
   SyntheticLayer layer_;
 };
 
