@@ -219,6 +219,9 @@ module esact_predictor #(
   logic [DhW-1:0] dh_words;
   assign dh_words  = dh_q >> LaneW;
   assign dhb       = KAW'(dh_words);
+  // With Lanes = DhMax, dh/Lanes is at most 1 and KAW may be narrower than DhW.
+  logic unused_dh_words;
+  assign unused_dh_words = ^dh_words;
   assign dh_last   = DhIdxW'(dh_q - DhW'(1));
   assign head_last = HeadW'(heads_q - HW'(1));
 
