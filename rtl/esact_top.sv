@@ -29,7 +29,7 @@
 
 module esact_top #(
   parameter  int unsigned Lanes     /*verilator public*/ = 8,    ///< L: int8 per activation word
-  parameter  int unsigned PredLanes /*verilator public*/ = 8,    ///< P: predictor lanes, a multiple of L
+  parameter  int unsigned PredLanes /*verilator public*/ = 8,    ///< P: predictor lanes, L * 2^m
   parameter  int unsigned NMax      /*verilator public*/ = 32,   ///< max tokens
   parameter  int unsigned DMax      /*verilator public*/ = 64,   ///< max d_model
   parameter  int unsigned DffMax    /*verilator public*/ = 256,  ///< max d_ff, >= DMax
@@ -101,7 +101,7 @@ module esact_top #(
   input  logic [1:0]          m_bresp_i
 );
 
-  // ---- Geometry -----------------------------------------------------------------------
+  // ---- Geometry ------------------------------------------------------------------------------
   localparam int unsigned IdxW   = ($clog2(NMax) > 1) ? $clog2(NMax) : 1;
   localparam int unsigned HeadW  = ($clog2(HMax) > 1) ? $clog2(HMax) : 1;
   localparam int unsigned ActW   = Lanes * 8;            // activation / weight word
@@ -136,7 +136,7 @@ module esact_top #(
   `ESACT_ASSERT_INIT(PredLanesLegal_A, PredLanes >= Lanes && (PredLanes & (PredLanes - 1)) == 0 &&
                      (DhMax / PredLanes) * PredLanes == DhMax)
 
-  // ---- Register block ---------------------------------------------------------------------
+  // ---- Register block ------------------------------------------------------------------------
   logic        reg_start, run_busy, run_done, run_err;
   logic [7:0]  run_err_code;
   logic [esact_regs_pkg::N_TOKENS_VALUE_W-1:0] r_n_tokens;
@@ -177,7 +177,7 @@ module esact_top #(
     .cnt_mem_stall_i(cnt_stall_q)
   );
 
-  // ---- Controller state -------------------------------------------------------------------
+  // ---- Controller state ----------------------------------------------------------------------
   typedef enum logic [4:0] {
     StIdle, StCheck, StHeads, StSize, StMem, StLoad, StHdr, StPredict,
     StHeadQ, StHeadK, StHeadV, StHeadAttn, StHeadCopy, StWaitPred,
@@ -240,12 +240,19 @@ module esact_top #(
     end
   end
 
+  // The lowest set bit of a row list (0 for an empty list): the next row a writer or copy
+  // takes, in the order the sources send them.
+  function automatic logic [IdxW-1:0] lowest(input logic [NMax-1:0] v);
+    lowest = '0;
+    for (int r = NMax - 1; r >= 0; r--) if (v[r]) lowest = IdxW'(r);
+  endfunction
+
   function automatic logic [NW-1:0] popcount(input logic [NMax-1:0] v);
     popcount = '0;
     for (int i = 0; i < NMax; i++) popcount = popcount + NW'(v[i]);
   endfunction
 
-  // ---- Decisions --------------------------------------------------------------------------
+  // ---- Decisions -----------------------------------------------------------------------------
   // Per head: anchor rows, needed K/V columns, each row's anchor; per token: own token anchor
   // and its anchor. The SPA masks live in a RAM (u_spa). Written by the predictor (SPLS); in
   // dense mode the flags are set to the dense decision at StPredict, and the masks and anchor
@@ -269,7 +276,7 @@ module esact_top #(
   logic [11-1:0] nc_side;
   logic nc_acc_ready;
 
-  // ---- Engines ----------------------------------------------------------------------------
+  // ---- Engines -------------------------------------------------------------------------------
   // Predictor
   logic pred_start, pred_busy, pred_done, pred_err;
   esact_pkg::pred_err_e pred_err_code;
@@ -416,7 +423,7 @@ module esact_top #(
     .stall_b_o(st_b)
   );
 
-  // ---- Buffers ----------------------------------------------------------------------------
+  // ---- Buffers -------------------------------------------------------------------------------
   // Activation buffers X Q K V C A H F (NMax rows of d) and G (NMax rows of d_ff): row r,
   // word w at r * (words per row) + w. Ports as flat buses indexed by buf_e. X has a second
   // read port for the predictor, which reads X while the engines do.
@@ -547,16 +554,20 @@ module esact_top #(
     .clk_i, .rst_ni, .start_i(px_start), .cfg_list_i(valid_mask), .cfg_base_i('0),
     .cfg_stride_i(AAW'(dw)), .cfg_words_i((AAW+1)'(dw)),
     .cfg_group_i($clog2(PGroup+1)'(PGroup)),
-    .rd_en_o(px_rd_en), .rd_addr_o(px_rd_addr), .rd_row_o(nc_rd_row[IdxW*0 +: IdxW]), .rd_data_i(px_rd_data),
+    .rd_en_o(px_rd_en), .rd_addr_o(px_rd_addr), .rd_row_o(nc_rd_row[IdxW*0 +: IdxW]),
+    .rd_data_i(px_rd_data),
     .rd_side_i(1'b0), .valid_o(pred_x_valid), .ready_i(pred_x_ready), .data_o(pred_x_data),
-    .side_o(nc_side[0]), .row_o(nc_row[IdxW*0 +: IdxW]), .last_o(nc_last[0])
+    .side_o(nc_side[0]),
+    .row_o(nc_row[IdxW*0 +: IdxW]), .last_o(nc_last[0])
   );
   esact_rowsrc #(.NMax(NMax), .AddrW(PwAW), .WordW(PwW)) u_src_pw (
     .clk_i, .rst_ni, .start_i(px_start), .cfg_list_i(one_row), .cfg_base_i('0),
     .cfg_stride_i('0), .cfg_words_i((PwAW+1)'(pwd_q)), .cfg_group_i(1'b1),
-    .rd_en_o(pw_rd_en), .rd_addr_o(pw_rd_addr), .rd_row_o(nc_rd_row[IdxW*1 +: IdxW]), .rd_data_i(pw_rd_data),
+    .rd_en_o(pw_rd_en), .rd_addr_o(pw_rd_addr), .rd_row_o(nc_rd_row[IdxW*1 +: IdxW]),
+    .rd_data_i(pw_rd_data),
     .rd_side_i(1'b0), .valid_o(pred_w_valid), .ready_i(pred_w_ready), .data_o(pred_w_word),
-    .side_o(nc_side[1]), .row_o(nc_row[IdxW*1 +: IdxW]), .last_o(nc_last[1])
+    .side_o(nc_side[1]),
+    .row_o(nc_row[IdxW*1 +: IdxW]), .last_o(nc_last[1])
   );
 
   // GEMM X, W, B. The phase picks the X buffer, the list and the regions (below).
@@ -579,14 +590,16 @@ module esact_top #(
   esact_rowsrc #(.NMax(NMax), .AddrW(WgtAW), .WordW(ActW)) u_src_gw (
     .clk_i, .rst_ni, .start_i(gsrc_start), .cfg_list_i(all_rows), .cfg_base_i(WgtAW'(gw_base)),
     .cfg_stride_i('0), .cfg_words_i((WgtAW+1)'(gw_words)), .cfg_group_i(1'b1),
-    .rd_en_o(wgt_rd_en), .rd_addr_o(wgt_rd_addr), .rd_row_o(nc_rd_row[IdxW*3 +: IdxW]), .rd_data_i(wgt_rd_data),
+    .rd_en_o(wgt_rd_en), .rd_addr_o(wgt_rd_addr), .rd_row_o(nc_rd_row[IdxW*3 +: IdxW]),
+    .rd_data_i(wgt_rd_data),
     .rd_side_i(1'b0), .valid_o(gw_valid), .ready_i(gw_ready), .data_o(gw_data), .side_o(nc_side[3]),
     .row_o(nc_row[IdxW*2 +: IdxW]), .last_o(nc_last[3])
   );
   esact_rowsrc #(.NMax(NMax), .AddrW(PrmAW), .WordW(PrmW)) u_src_gb (
     .clk_i, .rst_ni, .start_i(gsrc_start), .cfg_list_i(all_rows), .cfg_base_i(PrmAW'(gb_base)),
     .cfg_stride_i('0), .cfg_words_i((PrmAW+1)'(gemm_out >> $clog2(Lanes))), .cfg_group_i(1'b1),
-    .rd_en_o(gb_rd_en), .rd_addr_o(gb_rd_addr), .rd_row_o(nc_rd_row[IdxW*4 +: IdxW]), .rd_data_i(prm_rd_data),
+    .rd_en_o(gb_rd_en), .rd_addr_o(gb_rd_addr), .rd_row_o(nc_rd_row[IdxW*4 +: IdxW]),
+    .rd_data_i(prm_rd_data),
     .rd_side_i(1'b0), .valid_o(gb_valid), .ready_i(gb_ready), .data_o(gb_data), .side_o(nc_side[4]),
     .row_o(nc_row[IdxW*3 +: IdxW]), .last_o(nc_last[4])
   );
@@ -602,7 +615,8 @@ module esact_top #(
   esact_rowsrc #(.NMax(NMax), .AddrW(PrmAW), .WordW(PrmW)) u_src_vp (
     .clk_i, .rst_ni, .start_i(vsrc_start), .cfg_list_i(one_row), .cfg_base_i(PrmAW'(vp_base)),
     .cfg_stride_i('0), .cfg_words_i((PrmAW+1)'(vp_words)), .cfg_group_i(1'b1),
-    .rd_en_o(vp_rd_en), .rd_addr_o(vp_rd_addr), .rd_row_o(nc_rd_row[IdxW*5 +: IdxW]), .rd_data_i(prm_rd_data),
+    .rd_en_o(vp_rd_en), .rd_addr_o(vp_rd_addr), .rd_row_o(nc_rd_row[IdxW*5 +: IdxW]),
+    .rd_data_i(prm_rd_data),
     .rd_side_i(1'b0), .valid_o(vp_valid), .ready_i(vp_ready), .data_o(vp_data), .side_o(nc_side[5]),
     .row_o(nc_row[IdxW*4 +: IdxW]), .last_o(nc_last[5])
   );
@@ -611,14 +625,16 @@ module esact_top #(
     .cfg_stride_i(AAW'(v_stride)), .cfg_words_i((AAW+1)'(v_stride)), .cfg_group_i(1'b1),
     .rd_en_o(va_rd_en), .rd_addr_o(va_rd_addr), .rd_row_o(nc_rd_row[IdxW*6 +: IdxW]),
     .rd_data_i(ab_rd_data[ActW*va_buf +: ActW]), .rd_side_i(1'b0),
-    .valid_o(va_valid), .ready_i(va_ready), .data_o(va_data), .side_o(nc_side[6]), .row_o(nc_row[IdxW*5 +: IdxW]), .last_o(nc_last[6])
+    .valid_o(va_valid), .ready_i(va_ready), .data_o(va_data), .side_o(nc_side[6]),
+    .row_o(nc_row[IdxW*5 +: IdxW]), .last_o(nc_last[6])
   );
   esact_rowsrc #(.NMax(NMax), .AddrW(AAW), .WordW(ActW)) u_src_vb (
     .clk_i, .rst_ni, .start_i(vbsrc_start), .cfg_list_i(v_list), .cfg_base_i('0),
     .cfg_stride_i(AAW'(v_stride)), .cfg_words_i((AAW+1)'(v_stride)), .cfg_group_i(1'b1),
     .rd_en_o(vb_rd_en), .rd_addr_o(vb_rd_addr), .rd_row_o(nc_rd_row[IdxW*7 +: IdxW]),
     .rd_data_i(ab_rd_data[ActW*vb_buf +: ActW]), .rd_side_i(1'b0),
-    .valid_o(vb_valid), .ready_i(vb_ready), .data_o(vb_data), .side_o(nc_side[7]), .row_o(nc_row[IdxW*6 +: IdxW]), .last_o(nc_last[7])
+    .valid_o(vb_valid), .ready_i(vb_ready), .data_o(vb_data), .side_o(nc_side[7]),
+    .row_o(nc_row[IdxW*6 +: IdxW]), .last_o(nc_last[7])
   );
   assign prm_rd_en   = gb_rd_en || vp_rd_en;
   assign prm_rd_addr = gb_rd_en ? gb_rd_addr : vp_rd_addr;
@@ -671,10 +687,11 @@ module esact_top #(
     .last_o(nc_last[11])
   );
 
-  // ---- Sinks ------------------------------------------------------------------------------
-  // GEMM Y: the phase's destination buffer and column offset.
+  // ---- Sinks ---------------------------------------------------------------------------------
+  // GEMM Y: the phase's destination buffer, its row length in words, the column offset.
   buf_e gy_buf;
-  logic [15:0] gy_col;
+  logic [15:0] gy_col, gy_stride;
+  assign gy_stride = (gy_buf == BufG) ? fw : dw;
   // Context writer: a beat leaves as dh/L word writes into C.
   logic cw_busy_q;
   logic [IdxW-1:0] cw_row_q;
@@ -686,10 +703,7 @@ module esact_top #(
   logic [NMax-1:0] vo_rem_q;
   logic [15:0] vo_w_q;
   logic [IdxW-1:0] vo_row;
-  always_comb begin
-    vo_row = '0;
-    for (int r = NMax - 1; r >= 0; r--) if (vo_rem_q[r]) vo_row = IdxW'(r);
-  end
+  assign vo_row = lowest(vo_rem_q);
   // Row copies (reused rows take their anchor's row): list, buffer, columns.
   logic cp_start;
   buf_e cp_buf;
@@ -698,10 +712,7 @@ module esact_top #(
   logic [IdxW-1:0] cp_row, cp_src;
   logic cp_rd, cp_wr_q;
   logic [AAW-1:0] cp_wr_addr_q;
-  always_comb begin
-    cp_row = '0;
-    for (int r = NMax - 1; r >= 0; r--) if (cp_rem_q[r]) cp_row = IdxW'(r);
-  end
+  assign cp_row = lowest(cp_rem_q);
   assign cp_src = (state_q == StHeadCopy) ? anch_q[NMax*32'(head_q) + 32'(cp_row)] : tokt_q[cp_row];
   assign cp_rd  = |cp_rem_q;
 
@@ -739,7 +750,7 @@ module esact_top #(
   logic rec_fetch;
   assign rec_fetch = rec_st_q == RecFetch;
 
-  // ---- Phase configuration ------------------------------------------------------------------
+  // ---- Phase configuration -------------------------------------------------------------------
   // What each phase runs: GEMM shape, lists, regions and buffers, vector unit mode.
   // WGT word bases: Q, K, V, O at m*dwd, FFN1 at 4 dwd, FFN2 at 4 dwd + fwd.
   // PRM word bases: biases q, k, v, o at m*dw, ffn1 at 4 dw, ffn2 at 4 dw + fw, LN1 gamma,
@@ -860,7 +871,7 @@ module esact_top #(
     endcase
   end
 
-  // ---- Buffer port routing ---------------------------------------------------------------------
+  // ---- Buffer port routing -------------------------------------------------------------------
   // At most one user drives each port in a cycle (asserted below).
   always_comb begin
     ab_rd_en   = '0;
@@ -891,7 +902,7 @@ module esact_top #(
     end
     if (cp_rd) begin
       ab_rd_en[cp_buf] = 1'b1;
-      ab_rd_addr[AAW*cp_buf +: AAW] = AAW'(cp_src * cp_stride()) + AAW'(cp_col) + AAW'(cp_w_q);
+      ab_rd_addr[AAW*cp_buf +: AAW] = AAW'(cp_src * dw) + AAW'(cp_col) + AAW'(cp_w_q);
     end
     // Writes
     if (ld_word_done && sec_q == SecX) begin
@@ -900,7 +911,7 @@ module esact_top #(
     end
     if (gy_valid) begin
       ab_wr_en[gy_buf] = 1'b1;
-      ab_wr_addr[AAW*gy_buf +: AAW] = AAW'(gy_row * gy_stride()) + AAW'(gy_col) + AAW'(gy_tile);
+      ab_wr_addr[AAW*gy_buf +: AAW] = AAW'(gy_row * gy_stride) + AAW'(gy_col) + AAW'(gy_tile);
       ab_wr_data[ActW*gy_buf +: ActW] = gy_data;
     end
     if (cw_busy_q) begin
@@ -919,12 +930,6 @@ module esact_top #(
     end
   end
 
-  function automatic logic [15:0] cp_stride();
-    cp_stride = dw;
-  endfunction
-  function automatic logic [15:0] gy_stride();
-    gy_stride = (gy_buf == BufG) ? fw : dw;
-  endfunction
 
   assign spa_rd_en   = sq_rd_en || rec_fetch;
   assign spa_rd_addr = rec_fetch ? {rec_h_q, rec_i_q} : {head_q, sq_rd_row};
@@ -944,7 +949,7 @@ module esact_top #(
     end
   end
 
-  // ---- Sizes and checks ------------------------------------------------------------------------
+  // ---- Sizes and checks ----------------------------------------------------------------------
   localparam logic [63:0] AddrTop = 64'(1) << AddrW;
   function automatic logic overlaps(input logic [63:0] a, input logic [63:0] al,
                                     input logic [63:0] b, input logic [63:0] bl);
@@ -1000,7 +1005,7 @@ module esact_top #(
     if (hdr_q[32*12 +: 8] > 8'd31 || hdr_q[32*12 + 8 +: 8] > 8'd31) hdr_bad = 1'b1;
   end
 
-  // ---- Controller --------------------------------------------------------------------------------
+  // ---- Controller ----------------------------------------------------------------------------
   logic unit_done, unit_err;   // the running unit of the phase finished (with an error)
   always_comb begin
     unit_done = 1'b0;
@@ -1036,19 +1041,27 @@ module esact_top #(
   end
 
   logic is_run_phase;
-  assign is_run_phase = (state_q == StHeadQ || state_q == StHeadK || state_q == StHeadV || state_q == StHeadAttn || state_q == StHeadCopy || state_q == StOut || state_q == StOutCopy || state_q == StLn1 || state_q == StFfn1 || state_q == StGelu || state_q == StFfn2 || state_q == StFfnCopy || state_q == StLn2);
+  // Phase classes: which unit a phase runs.
+  logic gemm_phase, vec_phase, copy_phase;
+  assign gemm_phase   = state_q == StHeadQ || state_q == StHeadK || state_q == StHeadV ||
+                        state_q == StOut || state_q == StFfn1 || state_q == StFfn2;
+  assign vec_phase    = state_q == StLn1 || state_q == StGelu || state_q == StLn2;
+  assign copy_phase   = state_q == StHeadCopy || state_q == StOutCopy || state_q == StFfnCopy;
+  assign is_run_phase = gemm_phase || vec_phase || copy_phase || state_q == StHeadAttn;
+  logic head_phase;  // Q, K, V of a head
+  assign head_phase   = state_q == StHeadQ || state_q == StHeadK || state_q == StHeadV;
 
   // Start pulses of the phase (step 0 restarts the sources, step 1 the unit).
   logic src_start;
   assign src_start   = is_run_phase && step_q == 2'd0;
-  assign gsrc_start  = src_start && ((state_q == StHeadQ || state_q == StHeadK || state_q == StHeadV || state_q == StOut || state_q == StFfn1 || state_q == StFfn2));
+  assign gsrc_start  = src_start && gemm_phase;
   assign asrc_start  = src_start && state_q == StHeadAttn;
-  assign vsrc_start  = src_start && ((state_q == StLn1 || state_q == StGelu || state_q == StLn2));
+  assign vsrc_start  = src_start && vec_phase;
   assign vbsrc_start = src_start && ((state_q == StLn1 || state_q == StLn2));
-  assign cp_start    = src_start && ((state_q == StHeadCopy || state_q == StOutCopy || state_q == StFfnCopy));
-  assign gemm_start = step_q == 2'd1 && ((state_q == StHeadQ || state_q == StHeadK || state_q == StHeadV || state_q == StOut || state_q == StFfn1 || state_q == StFfn2));
+  assign cp_start    = src_start && copy_phase;
+  assign gemm_start = step_q == 2'd1 && gemm_phase;
   assign attn_start = step_q == 2'd1 && state_q == StHeadAttn;
-  assign vec_start  = step_q == 2'd1 && ((state_q == StLn1 || state_q == StGelu || state_q == StLn2));
+  assign vec_start  = step_q == 2'd1 && vec_phase;
   assign px_start   = state_q == StPredict && spls_q;
   assign pred_start = px_start;
   assign st_start   = state_q == StStoreY && step_q == 2'd0;
@@ -1144,14 +1157,17 @@ module esact_top #(
           step_d = 2'd0;
           if (dma_rd_err) begin
             err_d = esact_pkg::TOP_ERR_DMA_RD; state_d = StDone;
-          end else if (sec_q == SecX) state_d = StHdr;
-          else if (sec_q == SecWgt && !spls_q) sec_d = SecX;
-          else begin
+          end else begin
+            // HDR, PW (SPLS) and X first: the predictor needs only them and starts while
+            // PRM and WGT load.
             unique case (sec_q)
-              SecHdr:  sec_d = SecPrm;
+              SecHdr:  sec_d = spls_q ? SecPw : SecX;
+              SecPw:   sec_d = SecX;
+              SecX:    state_d = StHdr;
               SecPrm:  sec_d = SecWgt;
-              SecWgt:  sec_d = SecPw;   // with SPLS
-              default: sec_d = SecX;
+              default: begin  // SecWgt: the layer is on chip
+                state_d = StHeadQ; head_d = '0;
+              end
             endcase
           end
         end
@@ -1162,7 +1178,7 @@ module esact_top #(
         end else state_d = StPredict;
       end
       StPredict: begin
-        state_d = StHeadQ; head_d = '0; step_d = 2'd0;
+        state_d = StLoad; sec_d = SecPrm; step_d = 2'd0;
       end
       StWaitPred: if (pred_done_q) begin
         state_d = StOut; step_d = 2'd0;
@@ -1193,7 +1209,9 @@ module esact_top #(
               err_d = esact_pkg::TOP_ERR_ENGINE; state_d = StDone;
             end else begin
               state_d = next_after(state_q, spls_q, reuse_q, last_head);
-              if ((state_q == StHeadAttn && !spls_q) || state_q == StHeadCopy) head_d = head_q + 1'b1;
+              if ((state_q == StHeadAttn && !spls_q) || state_q == StHeadCopy) begin
+                head_d = head_q + 1'b1;
+              end
             end
           end
         endcase
@@ -1208,7 +1226,7 @@ module esact_top #(
   assign run_err_code = (reg_start && state_q != StIdle && !run_done) ?
                         8'(esact_pkg::TOP_ERR_BUSY) : err_q;
 
-  // ---- Sequential state ----------------------------------------------------------------------------
+  // ---- Sequential state ----------------------------------------------------------------------
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       state_q <= StIdle;
@@ -1301,7 +1319,9 @@ module esact_top #(
         dec_heads_q <= (HeadW+1)'(heads_q); pred_done_q <= 1'b1;
       end
     end else begin
-      if (pred_row_valid) anc_q[NMax*32'(pred_row_head) + 32'(pred_row_idx)] <= pred_row_anchor == pred_row_idx;
+      if (pred_row_valid) begin
+        anc_q[NMax*32'(pred_row_head) + 32'(pred_row_idx)] <= pred_row_anchor == pred_row_idx;
+      end
       if (pred_kv_valid) begin
         kv_q[NMax*pred_kv_head +: NMax] <= pred_kv_mask;
         dec_heads_q <= dec_heads_q + 1'b1;
@@ -1396,7 +1416,7 @@ module esact_top #(
     end
   endfunction
 
-  // ---- Performance counters -------------------------------------------------------------------
+  // ---- Performance counters ------------------------------------------------------------------
   logic load_phase, dma_moving;
   assign load_phase = (state_q == StLoad || state_q == StStoreY || state_q == StStoreDec);
   assign dma_moving = dma_rd_valid || (dma_wr_valid && dma_wr_ready);
@@ -1412,10 +1432,12 @@ module esact_top #(
     end else begin
       if (run_busy && !run_done) cnt_cycles_q <= cnt_cycles_q + 1;
       if (pred_busy) cnt_predict_q <= cnt_predict_q + 1;
-      if ((state_q == StHeadQ || state_q == StHeadK || state_q == StHeadV)) cnt_qkv_q <= cnt_qkv_q + 1;
+      if (head_phase) cnt_qkv_q <= cnt_qkv_q + 1;
       if ((state_q == StHeadAttn || state_q == StHeadCopy)) cnt_attn_q <= cnt_attn_q + 1;
       if ((state_q == StOut || state_q == StOutCopy)) cnt_out_q <= cnt_out_q + 1;
-      if ((state_q == StFfn1 || state_q == StGelu || state_q == StFfn2 || state_q == StFfnCopy)) cnt_ffn_q <= cnt_ffn_q + 1;
+      if (state_q == StFfn1 || state_q == StGelu || state_q == StFfn2 || state_q == StFfnCopy) begin
+        cnt_ffn_q <= cnt_ffn_q + 1;
+      end
       if ((state_q == StLn1 || state_q == StLn2)) cnt_ln_q <= cnt_ln_q + 1;
       if (load_phase && !dma_moving) cnt_stall_q <= cnt_stall_q + 1;
       if (state_q == StSize) begin
@@ -1437,7 +1459,7 @@ module esact_top #(
     end
   end
 
-  // ---- Assertions ----------------------------------------------------------------------------------
+  // ---- Assertions ----------------------------------------------------------------------------
   `ESACT_ASSERT(OneGemmXUser_A, !(gx_rd_en && va_rd_en && gx_buf == va_buf))
   `ESACT_ASSERT(CopyNotWithStreams_A, cp_rd |-> !(gx_rd_en || va_rd_en || vb_rd_en || st_rd_en))
   `ESACT_ASSERT(OnePrmUser_A, !(gb_rd_en && vp_rd_en))
