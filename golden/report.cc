@@ -45,8 +45,8 @@ std::string FormatDecisionSummary(const SplsDecision& d, int n_valid) {
         fmt::format("head {:>2}: {:>4} anchors, {:>4} reused rows, {:>4}/{} K/V columns needed\n",
                     h, anchors, n_valid - anchors, needed, n_valid);
   }
-  out += fmt::format("tokens reusing an anchor in every head: {}/{}\n", CountReuse(d, n_valid).tokens,
-                     n_valid);
+  out += fmt::format("tokens reusing an anchor in every head: {}/{}\n",
+                     CountReuse(d, n_valid).tokens, n_valid);
   return out;
 }
 

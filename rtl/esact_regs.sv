@@ -28,7 +28,8 @@
 /// and STATUS.ERR (err_i also captures err_code_i); an event in the cycle of a clearing
 /// write wins. irq_o = CTRL.IRQ_EN & STATUS.DONE, registered state only.
 ///
-/// Counters: the controller drives the 64-bit cnt_<name>_i. A read of a LO register
+/// Counters: the controller drives cnt_i, 64 bits per counter at the map index
+/// (esact_regs_pkg::CNT_<NAME>_IDX), so a counter is one JSON line. A read of a LO register
 /// returns bits 31:0 and latches bits 63:32 of the same cycle into that counter's HI
 /// snapshot, which the HI register returns: read LO, then HI, for a consistent value.
 ///
@@ -94,19 +95,7 @@ module esact_regs #(
   output logic [esact_regs_pkg::DEC_SIZE_VALUE_W-1:0] dec_size_o,
 
   // Controller: performance counters (64 bits each)
-  input  logic [63:0]         cnt_cycles_i,
-  input  logic [63:0]         cnt_cyc_predict_i,
-  input  logic [63:0]         cnt_cyc_qkv_i,
-  input  logic [63:0]         cnt_cyc_attn_i,
-  input  logic [63:0]         cnt_cyc_out_i,
-  input  logic [63:0]         cnt_cyc_ffn_i,
-  input  logic [63:0]         cnt_cyc_ln_i,
-  input  logic [63:0]         cnt_macs_exec_i,
-  input  logic [63:0]         cnt_macs_skipped_i,
-  input  logic [63:0]         cnt_pred_ops_i,
-  input  logic [63:0]         cnt_rows_reused_i,
-  input  logic [63:0]         cnt_tokens_reused_i,
-  input  logic [63:0]         cnt_mem_stall_i
+  input  logic [64*esact_regs_pkg::CNT_NUM-1:0] cnt_i  ///< counter i at [64*i +: 64]
 );
 
   localparam int unsigned CfgNum = esact_regs_pkg::CFG_NUM;
@@ -117,22 +106,6 @@ module esact_regs #(
   `ESACT_ASSERT_INIT(AddrWLegal_A, AddrW >= esact_regs_pkg::REGS_ADDR_W_MIN && AddrW <= 32)
   `ESACT_ASSERT_INIT(CfgTableLegal_A, CfgNum >= 1 && esact_regs_pkg::REGS_DATA_W == 32)
 
-  // ---- Counter inputs, in map order ------------------------------------------------------
-
-  logic [CntNum*64-1:0] cnt;
-  assign cnt[64*esact_regs_pkg::CNT_CYCLES_IDX +: 64]        = cnt_cycles_i;
-  assign cnt[64*esact_regs_pkg::CNT_CYC_PREDICT_IDX +: 64]   = cnt_cyc_predict_i;
-  assign cnt[64*esact_regs_pkg::CNT_CYC_QKV_IDX +: 64]       = cnt_cyc_qkv_i;
-  assign cnt[64*esact_regs_pkg::CNT_CYC_ATTN_IDX +: 64]      = cnt_cyc_attn_i;
-  assign cnt[64*esact_regs_pkg::CNT_CYC_OUT_IDX +: 64]       = cnt_cyc_out_i;
-  assign cnt[64*esact_regs_pkg::CNT_CYC_FFN_IDX +: 64]       = cnt_cyc_ffn_i;
-  assign cnt[64*esact_regs_pkg::CNT_CYC_LN_IDX +: 64]        = cnt_cyc_ln_i;
-  assign cnt[64*esact_regs_pkg::CNT_MACS_EXEC_IDX +: 64]     = cnt_macs_exec_i;
-  assign cnt[64*esact_regs_pkg::CNT_MACS_SKIPPED_IDX +: 64]  = cnt_macs_skipped_i;
-  assign cnt[64*esact_regs_pkg::CNT_PRED_OPS_IDX +: 64]      = cnt_pred_ops_i;
-  assign cnt[64*esact_regs_pkg::CNT_ROWS_REUSED_IDX +: 64]   = cnt_rows_reused_i;
-  assign cnt[64*esact_regs_pkg::CNT_TOKENS_REUSED_IDX +: 64] = cnt_tokens_reused_i;
-  assign cnt[64*esact_regs_pkg::CNT_MEM_STALL_IDX +: 64]     = cnt_mem_stall_i;
 
   // ---- State -----------------------------------------------------------------------------
 
@@ -230,7 +203,7 @@ module esact_regs #(
     for (int unsigned i = 0; i < CntNum; i++) begin
       if (rd_addr == esact_regs_pkg::CNT_BASE + 32'(8 * i)) begin
         rd_map = 1'b1;
-        rd_val = cnt[64*i +: 32];
+        rd_val = cnt_i[64*i +: 32];
       end
       if (rd_addr == esact_regs_pkg::CNT_BASE + 32'(8 * i + 4)) begin
         rd_map = 1'b1;
@@ -349,7 +322,7 @@ module esact_regs #(
       rresp_d  = rd_map ? RespOkay : RespSlvErr;
       for (int unsigned i = 0; i < CntNum; i++) begin
         if (rd_addr == esact_regs_pkg::CNT_BASE + 32'(8 * i)) begin
-          hi_snap_d[32*i +: 32] = cnt[64*i+32 +: 32];
+          hi_snap_d[32*i +: 32] = cnt_i[64*i+32 +: 32];
         end
       end
     end

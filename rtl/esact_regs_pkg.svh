@@ -253,7 +253,7 @@ package esact_regs_pkg;
   // ---- Performance counters (64 bits, read-only) ---------------------------------
 
   parameter logic [31:0] CNT_BASE = 32'h100;
-  parameter int unsigned CNT_NUM = 13;
+  parameter int unsigned CNT_NUM = 29;
   parameter int unsigned CNT_CYCLES_IDX = 0;  // clock cycles of the run, start to done
   parameter int unsigned CNT_CYC_PREDICT_IDX = 1;  // cycles in the SPLS prediction phase
   parameter int unsigned CNT_CYC_QKV_IDX = 2;  // cycles in the Q, K, V generation phase
@@ -261,12 +261,28 @@ package esact_regs_pkg;
   parameter int unsigned CNT_CYC_OUT_IDX = 4;  // cycles in the output projection phase
   parameter int unsigned CNT_CYC_FFN_IDX = 5;  // cycles in the FFN phase
   parameter int unsigned CNT_CYC_LN_IDX = 6;  // cycles in the LayerNorm phases
-  parameter int unsigned CNT_MACS_EXEC_IDX = 7;  // int8 MACs executed
+  parameter int unsigned CNT_MACS_EXEC_IDX = 7;  // int8 MACs executed, all components
   parameter int unsigned CNT_MACS_SKIPPED_IDX = 8;  // int8 MACs skipped by SPLS (dense count minus executed)
   parameter int unsigned CNT_PRED_OPS_IDX = 9;  // predictor shift-add products
   parameter int unsigned CNT_ROWS_REUSED_IDX = 10;  // (head, row) pairs that reused an anchor row
   parameter int unsigned CNT_TOKENS_REUSED_IDX = 11;  // tokens that reused in every head
-  parameter int unsigned CNT_MEM_STALL_IDX = 12;  // cycles stalled on external memory
+  parameter int unsigned CNT_MEM_STALL_IDX = 12;  // cycles of the load and store phases in which no data beat moved on the AXI4 master
+  parameter int unsigned CNT_MACS_Q_IDX = 13;  // int8 MACs executed in Q generation
+  parameter int unsigned CNT_MACS_K_IDX = 14;  // int8 MACs executed in K generation
+  parameter int unsigned CNT_MACS_V_IDX = 15;  // int8 MACs executed in V generation
+  parameter int unsigned CNT_MACS_SCORES_IDX = 16;  // int8 MACs executed in attention scores Q K^T
+  parameter int unsigned CNT_MACS_PV_IDX = 17;  // int8 MACs executed in attention P.V
+  parameter int unsigned CNT_MACS_OUT_IDX = 18;  // int8 MACs executed in output projection
+  parameter int unsigned CNT_MACS_FFN1_IDX = 19;  // int8 MACs executed in FFN first linear
+  parameter int unsigned CNT_MACS_FFN2_IDX = 20;  // int8 MACs executed in FFN second linear
+  parameter int unsigned CNT_SKIP_Q_IDX = 21;  // int8 MACs of Q generation skipped by SPLS (dense count minus executed)
+  parameter int unsigned CNT_SKIP_K_IDX = 22;  // int8 MACs of K generation skipped by SPLS (dense count minus executed)
+  parameter int unsigned CNT_SKIP_V_IDX = 23;  // int8 MACs of V generation skipped by SPLS (dense count minus executed)
+  parameter int unsigned CNT_SKIP_SCORES_IDX = 24;  // int8 MACs of attention scores Q K^T skipped by SPLS (dense count minus executed)
+  parameter int unsigned CNT_SKIP_PV_IDX = 25;  // int8 MACs of attention P.V skipped by SPLS (dense count minus executed)
+  parameter int unsigned CNT_SKIP_OUT_IDX = 26;  // int8 MACs of output projection skipped by SPLS (dense count minus executed)
+  parameter int unsigned CNT_SKIP_FFN1_IDX = 27;  // int8 MACs of FFN first linear skipped by SPLS (dense count minus executed)
+  parameter int unsigned CNT_SKIP_FFN2_IDX = 28;  // int8 MACs of FFN second linear skipped by SPLS (dense count minus executed)
 
 endpackage
 

@@ -152,9 +152,10 @@ module esact_top #(
   logic [63:0] r_x_addr, r_w_addr, r_y_addr, r_dec_addr;
   logic [31:0] r_x_size, r_w_size, r_y_size, r_dec_size;
   logic [63:0] cnt_cycles_q, cnt_predict_q, cnt_qkv_q, cnt_attn_q, cnt_out_q, cnt_ffn_q,
-               cnt_ln_q, cnt_macs_q, cnt_dense_q, cnt_pred_ops_q, cnt_rows_reused_q,
+               cnt_ln_q, cnt_pred_ops_q, cnt_rows_reused_q,
                cnt_tok_reused_q, cnt_stall_q;
 
+  logic [64*esact_regs_pkg::CNT_NUM-1:0] cnt_bus;  // the counters at their map indices
   esact_regs #(.AddrW(RegAddrW)) u_regs (
     .clk_i, .rst_ni,
     .s_awvalid_i, .s_awready_o, .s_awaddr_i, .s_awprot_i,
@@ -169,12 +170,7 @@ module esact_top #(
     .spls_round_o(r_round), .spls_ffn_policy_o(r_ffn_reuse), .k_o(r_k), .w_o(r_w), .t_o(r_t),
     .x_addr_o(r_x_addr), .x_size_o(r_x_size), .w_addr_o(r_w_addr), .w_size_o(r_w_size),
     .y_addr_o(r_y_addr), .y_size_o(r_y_size), .dec_addr_o(r_dec_addr), .dec_size_o(r_dec_size),
-    .cnt_cycles_i(cnt_cycles_q), .cnt_cyc_predict_i(cnt_predict_q), .cnt_cyc_qkv_i(cnt_qkv_q),
-    .cnt_cyc_attn_i(cnt_attn_q), .cnt_cyc_out_i(cnt_out_q), .cnt_cyc_ffn_i(cnt_ffn_q),
-    .cnt_cyc_ln_i(cnt_ln_q), .cnt_macs_exec_i(cnt_macs_q),
-    .cnt_macs_skipped_i(cnt_dense_q - cnt_macs_q), .cnt_pred_ops_i(cnt_pred_ops_q),
-    .cnt_rows_reused_i(cnt_rows_reused_q), .cnt_tokens_reused_i(cnt_tok_reused_q),
-    .cnt_mem_stall_i(cnt_stall_q)
+    .cnt_i(cnt_bus)
   );
 
   // ---- Controller state ----------------------------------------------------------------------
@@ -1417,45 +1413,121 @@ module esact_top #(
   endfunction
 
   // ---- Performance counters ------------------------------------------------------------------
+  // MACs per component, in the golden order (OpCounts: Q, K, V, scores, P.V, output
+  // projection, FFN1, FFN2), executed and dense (on the valid rows).
+  localparam int unsigned NComp = 8;
+  localparam int unsigned CompQ = 0, CompK = 1, CompV = 2, CompScores = 3, CompPv = 4,
+                          CompOut = 5, CompFfn1 = 6, CompFfn2 = 7;
+  `ESACT_ASSERT_INIT(CntCompOrder_A,
+                     esact_regs_pkg::CNT_MACS_FFN2_IDX == esact_regs_pkg::CNT_MACS_Q_IDX + 7 &&
+                     esact_regs_pkg::CNT_SKIP_FFN2_IDX == esact_regs_pkg::CNT_SKIP_Q_IDX + 7)
+  logic [64*NComp-1:0] macs_q, dense_q;  // component c at [64*c +: 64]
+  logic [2:0]  gemm_comp;       // the component of the phase's GEMM run
+  always_comb begin
+    unique case (state_q)
+      StHeadQ: gemm_comp = 3'(CompQ);
+      StHeadK: gemm_comp = 3'(CompK);
+      StHeadV: gemm_comp = 3'(CompV);
+      StOut:   gemm_comp = 3'(CompOut);
+      StFfn1:  gemm_comp = 3'(CompFfn1);
+      default: gemm_comp = 3'(CompFfn2);
+    endcase
+  end
+
   logic load_phase, dma_moving;
   assign load_phase = (state_q == StLoad || state_q == StStoreY || state_q == StStoreDec);
   assign dma_moving = dma_rd_valid || (dma_wr_valid && dma_wr_ready);
+  logic counters_clear;
+  assign counters_clear = state_q == StIdle && reg_start;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       cnt_cycles_q <= '0; cnt_predict_q <= '0; cnt_qkv_q <= '0; cnt_attn_q <= '0;
-      cnt_out_q <= '0; cnt_ffn_q <= '0; cnt_ln_q <= '0; cnt_macs_q <= '0; cnt_dense_q <= '0;
+      cnt_out_q <= '0; cnt_ffn_q <= '0; cnt_ln_q <= '0;
       cnt_pred_ops_q <= '0; cnt_rows_reused_q <= '0; cnt_tok_reused_q <= '0; cnt_stall_q <= '0;
-    end else if (state_q == StIdle && reg_start) begin
+    end else if (counters_clear) begin
       cnt_cycles_q <= '0; cnt_predict_q <= '0; cnt_qkv_q <= '0; cnt_attn_q <= '0;
-      cnt_out_q <= '0; cnt_ffn_q <= '0; cnt_ln_q <= '0; cnt_macs_q <= '0; cnt_dense_q <= '0;
+      cnt_out_q <= '0; cnt_ffn_q <= '0; cnt_ln_q <= '0;
       cnt_pred_ops_q <= '0; cnt_rows_reused_q <= '0; cnt_tok_reused_q <= '0; cnt_stall_q <= '0;
     end else begin
       if (run_busy && !run_done) cnt_cycles_q <= cnt_cycles_q + 1;
       if (pred_busy) cnt_predict_q <= cnt_predict_q + 1;
       if (head_phase) cnt_qkv_q <= cnt_qkv_q + 1;
-      if ((state_q == StHeadAttn || state_q == StHeadCopy)) cnt_attn_q <= cnt_attn_q + 1;
-      if ((state_q == StOut || state_q == StOutCopy)) cnt_out_q <= cnt_out_q + 1;
+      if (state_q == StHeadAttn || state_q == StHeadCopy) cnt_attn_q <= cnt_attn_q + 1;
+      if (state_q == StOut || state_q == StOutCopy) cnt_out_q <= cnt_out_q + 1;
       if (state_q == StFfn1 || state_q == StGelu || state_q == StFfn2 || state_q == StFfnCopy) begin
         cnt_ffn_q <= cnt_ffn_q + 1;
       end
-      if ((state_q == StLn1 || state_q == StLn2)) cnt_ln_q <= cnt_ln_q + 1;
+      if (state_q == StLn1 || state_q == StLn2) cnt_ln_q <= cnt_ln_q + 1;
       if (load_phase && !dma_moving) cnt_stall_q <= cnt_stall_q + 1;
-      if (state_q == StSize) begin
-        // Dense MACs on the valid rows: 4 d^2 + 2 d f per row, 2 n_valid d per row of scores
-        // and P.V.
-        cnt_dense_q <= 64'(n_val_q) * (64'(4) * 64'(d_q) * 64'(d_q) + 64'(2) * 64'(d_q) * 64'(f_q)
-                       + 64'(2) * 64'(n_val_q) * 64'(d_q));
-      end
       if (pred_start) begin
         cnt_pred_ops_q <= 64'(2) * 64'(n_val_q) * 64'(d_q) * 64'(d_q) +
                           64'(n_val_q) * 64'(n_val_q) * 64'(d_q);
       end
-      if (gemm_start) cnt_macs_q <= cnt_macs_q + 64'(gemm_n_rows) * 64'(gemm_in) * 64'(gemm_out);
-      else if (aq_valid && aq_ready)
-        cnt_macs_q <= cnt_macs_q + 64'(2) * 64'(popcount(q_mask)) * 64'(dh_q);
       if (attn_start) cnt_rows_reused_q <= cnt_rows_reused_q + 64'(n_val_q) - 64'(popcount(anc_h));
       if (state_q == StOut && step_q == 2'd1)
         cnt_tok_reused_q <= 64'(n_val_q) - 64'(popcount(tok_q));
+    end
+  end
+
+  // MACs: a GEMM run adds rows x K x N at its start; an attention row 2 |keys| d_head (scores
+  // and P.V). Dense counts are set in StSize.
+  logic [63:0] attn_row_macs;
+  assign attn_row_macs = 64'(popcount(q_mask)) * 64'(dh_q);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      macs_q  <= '0;
+      dense_q <= '0;
+    end else if (counters_clear) begin
+      macs_q  <= '0;
+      dense_q <= '0;
+    end else begin
+      if (state_q == StSize) begin
+        dense_q[64*CompQ +: 64]      <= 64'(n_val_q) * 64'(d_q) * 64'(d_q);
+        dense_q[64*CompK +: 64]      <= 64'(n_val_q) * 64'(d_q) * 64'(d_q);
+        dense_q[64*CompV +: 64]      <= 64'(n_val_q) * 64'(d_q) * 64'(d_q);
+        dense_q[64*CompOut +: 64]    <= 64'(n_val_q) * 64'(d_q) * 64'(d_q);
+        dense_q[64*CompScores +: 64] <= 64'(n_val_q) * 64'(n_val_q) * 64'(d_q);
+        dense_q[64*CompPv +: 64]     <= 64'(n_val_q) * 64'(n_val_q) * 64'(d_q);
+        dense_q[64*CompFfn1 +: 64]   <= 64'(n_val_q) * 64'(d_q) * 64'(f_q);
+        dense_q[64*CompFfn2 +: 64]   <= 64'(n_val_q) * 64'(d_q) * 64'(f_q);
+      end
+      if (gemm_start) begin
+        macs_q[64*gemm_comp +: 64] <= macs_q[64*gemm_comp +: 64] +
+                                      64'(gemm_n_rows) * 64'(gemm_in) * 64'(gemm_out);
+      end
+      if (aq_valid && aq_ready) begin
+        macs_q[64*CompScores +: 64] <= macs_q[64*CompScores +: 64] + attn_row_macs;
+        macs_q[64*CompPv +: 64]     <= macs_q[64*CompPv +: 64] + attn_row_macs;
+      end
+    end
+  end
+
+  logic [63:0] macs_total, dense_total;
+  always_comb begin
+    macs_total  = '0;
+    dense_total = '0;
+    for (int c = 0; c < NComp; c++) begin
+      macs_total  = macs_total + macs_q[64*c +: 64];
+      dense_total = dense_total + dense_q[64*c +: 64];
+    end
+    cnt_bus = '0;
+    cnt_bus[64*esact_regs_pkg::CNT_CYCLES_IDX +: 64]        = cnt_cycles_q;
+    cnt_bus[64*esact_regs_pkg::CNT_CYC_PREDICT_IDX +: 64]   = cnt_predict_q;
+    cnt_bus[64*esact_regs_pkg::CNT_CYC_QKV_IDX +: 64]       = cnt_qkv_q;
+    cnt_bus[64*esact_regs_pkg::CNT_CYC_ATTN_IDX +: 64]      = cnt_attn_q;
+    cnt_bus[64*esact_regs_pkg::CNT_CYC_OUT_IDX +: 64]       = cnt_out_q;
+    cnt_bus[64*esact_regs_pkg::CNT_CYC_FFN_IDX +: 64]       = cnt_ffn_q;
+    cnt_bus[64*esact_regs_pkg::CNT_CYC_LN_IDX +: 64]        = cnt_ln_q;
+    cnt_bus[64*esact_regs_pkg::CNT_MACS_EXEC_IDX +: 64]     = macs_total;
+    cnt_bus[64*esact_regs_pkg::CNT_MACS_SKIPPED_IDX +: 64]  = dense_total - macs_total;
+    cnt_bus[64*esact_regs_pkg::CNT_PRED_OPS_IDX +: 64]      = cnt_pred_ops_q;
+    cnt_bus[64*esact_regs_pkg::CNT_ROWS_REUSED_IDX +: 64]   = cnt_rows_reused_q;
+    cnt_bus[64*esact_regs_pkg::CNT_TOKENS_REUSED_IDX +: 64] = cnt_tok_reused_q;
+    cnt_bus[64*esact_regs_pkg::CNT_MEM_STALL_IDX +: 64]     = cnt_stall_q;
+    for (int c = 0; c < NComp; c++) begin
+      cnt_bus[64*(esact_regs_pkg::CNT_MACS_Q_IDX + c) +: 64] = macs_q[64*c +: 64];
+      cnt_bus[64*(esact_regs_pkg::CNT_SKIP_Q_IDX + c) +: 64] =
+          dense_q[64*c +: 64] - macs_q[64*c +: 64];
     end
   end
 

@@ -397,7 +397,7 @@ def gen_md_counters(m):
     L = []
     a = L.append
     a("")
-    a(f"Base 0x{m['cnt_base']:03x}. Input port of `esact_regs`: `cnt_<name>_i` (64 bits).")
+    a(f"Base 0x{m['cnt_base']:03x}. Input port of `esact_regs`: `cnt_i`, 64 bits per counter at `[64 * index +: 64]`.")
     a("")
     a("| index | name | LO | HI | counts |")
     a("|---|---|---|---|---|")

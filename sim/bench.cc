@@ -35,14 +35,14 @@
 #include "Vesact_predictor_l4_esact_predictor.h"
 #include "Vesact_predictor_minilm.h"
 #include "Vesact_predictor_minilm_esact_predictor.h"
-#include "Vesact_vec_l4.h"
-#include "Vesact_vec_l4_esact_vec.h"
-#include "Vesact_vec_minilm.h"
-#include "Vesact_vec_minilm_esact_vec.h"
 #include "Vesact_top_minilm.h"
 #include "Vesact_top_minilm_esact_top.h"
 #include "Vesact_top_s.h"
 #include "Vesact_top_s_esact_top.h"
+#include "Vesact_vec_l4.h"
+#include "Vesact_vec_l4_esact_vec.h"
+#include "Vesact_vec_minilm.h"
+#include "Vesact_vec_minilm_esact_vec.h"
 #include "golden/layer.h"
 #include "golden/report.h"
 #include "golden/synthetic.h"
@@ -272,15 +272,16 @@ void PrintTop(const std::vector<TopBench>& tops) {
   for (const TopBench& t : tops) {
     const sim::TopReport& r = t.r;
     const uint64_t cycles = r.spls.run.counter("CYCLES");
-    fmt::print("{:<8} {:>11} {:>11} {:>7.2f}x {:>7.2f}x {:>8.1f}% {:>8.1f}% {:>10} {:>11.0f} {:>6}\n",
-               t.shape, r.dense.run.counter("CYCLES"), cycles, r.speedup(), r.ideal_speedup(),
-               100 * r.pe_utilization(),
-               cycles ? 100.0 * r.spls.run.counter("CYC_PREDICT") / cycles : 0.0, r.predictor_ops,
-               r.sim_cycles_per_s(), r.pass() ? "PASS" : "FAIL");
+    fmt::print(
+        "{:<8} {:>11} {:>11} {:>7.2f}x {:>7.2f}x {:>8.1f}% {:>8.1f}% {:>10} {:>11.0f} {:>6}\n",
+        t.shape, r.dense.run.counter("CYCLES"), cycles, r.speedup(), r.ideal_speedup(),
+        100 * r.pe_utilization(), cycles ? 100.0 * r.spls.run.counter("CYC_PREDICT") / cycles : 0.0,
+        r.predictor_ops, r.sim_cycles_per_s(), r.pass() ? "PASS" : "FAIL");
   }
-  fmt::print("ideal: dense MACs / executed MACs; MAC util: executed MACs per cycle of the SPLS run "
-             "over the GEMM array plus the attention lanes; pred busy: share of the SPLS run's "
-             "cycles with the predictor running\n");
+  fmt::print(
+      "ideal: dense MACs / executed MACs; MAC util: executed MACs per cycle of the SPLS run "
+      "over the GEMM array plus the attention lanes; pred busy: share of the SPLS run's "
+      "cycles with the predictor running\n");
 }
 
 void WriteJson(const std::vector<PredictorBench>& benches, const std::vector<EngineBench>& engines,
@@ -316,9 +317,9 @@ void WriteJson(const std::vector<PredictorBench>& benches, const std::vector<Eng
   }
   out += "  ],\n  \"top\": [\n";
   for (size_t i = 0; i < tops.size(); ++i) {
-    out += fmt::format("    {{\"shape\": \"{}\", \"model\": \"{}\", \"results\": {}}}{}\n",
-                       tops[i].shape, tops[i].model, tops[i].r.Json(),
-                       i + 1 < tops.size() ? "," : "");
+    out +=
+        fmt::format("    {{\"shape\": \"{}\", \"model\": \"{}\", \"results\": {}}}{}\n",
+                    tops[i].shape, tops[i].model, tops[i].r.Json(), i + 1 < tops.size() ? "," : "");
   }
   out += "  ]\n}\n";
   std::ofstream(path) << out;
@@ -357,9 +358,10 @@ int Main(int argc, char** argv) {
   PrintEngines(engines);
 
   std::vector<TopBench> tops;
-  fmt::print("\nrunning the whole layer through esact_top, small shape (d 64, 4 heads, 32 tokens)...\n");
-  tops.push_back(RunTop<Vesact_top_s, Vesact_top_s_esact_top>("small", "Vesact_top_s",
-                                                             BenchSpec(64, 4, 32)));
+  fmt::print(
+      "\nrunning the whole layer through esact_top, small shape (d 64, 4 heads, 32 tokens)...\n");
+  tops.push_back(
+      RunTop<Vesact_top_s, Vesact_top_s_esact_top>("small", "Vesact_top_s", BenchSpec(64, 4, 32)));
   fmt::print("running the whole layer through esact_top, MiniLM shape (minutes)...\n");
   tops.push_back(RunTop<Vesact_top_minilm, Vesact_top_minilm_esact_top>(
       "minilm", "Vesact_top_minilm", BenchSpec(384, 12, 128)));

@@ -228,7 +228,7 @@ inline constexpr uint32_t kDecSizeValueMask = 0xffffffff;  // rw
 // ---- Performance counters (64-bit; read LO first: it latches HI) ---------------------
 
 inline constexpr uint32_t kCntBase = 0x100;
-inline constexpr int kNumCounters = 13;
+inline constexpr int kNumCounters = 29;
 inline constexpr uint32_t kCntCyclesLo = 0x100;  // clock cycles of the run, start to done
 inline constexpr uint32_t kCntCyclesHi = 0x104;
 inline constexpr uint32_t kCntCycPredictLo = 0x108;  // cycles in the SPLS prediction phase
@@ -243,7 +243,7 @@ inline constexpr uint32_t kCntCycFfnLo = 0x128;  // cycles in the FFN phase
 inline constexpr uint32_t kCntCycFfnHi = 0x12c;
 inline constexpr uint32_t kCntCycLnLo = 0x130;  // cycles in the LayerNorm phases
 inline constexpr uint32_t kCntCycLnHi = 0x134;
-inline constexpr uint32_t kCntMacsExecLo = 0x138;  // int8 MACs executed
+inline constexpr uint32_t kCntMacsExecLo = 0x138;  // int8 MACs executed, all components
 inline constexpr uint32_t kCntMacsExecHi = 0x13c;
 inline constexpr uint32_t kCntMacsSkippedLo = 0x140;  // int8 MACs skipped by SPLS (dense count minus executed)
 inline constexpr uint32_t kCntMacsSkippedHi = 0x144;
@@ -253,8 +253,40 @@ inline constexpr uint32_t kCntRowsReusedLo = 0x150;  // (head, row) pairs that r
 inline constexpr uint32_t kCntRowsReusedHi = 0x154;
 inline constexpr uint32_t kCntTokensReusedLo = 0x158;  // tokens that reused in every head
 inline constexpr uint32_t kCntTokensReusedHi = 0x15c;
-inline constexpr uint32_t kCntMemStallLo = 0x160;  // cycles stalled on external memory
+inline constexpr uint32_t kCntMemStallLo = 0x160;  // cycles of the load and store phases in which no data beat moved on the AXI4 master
 inline constexpr uint32_t kCntMemStallHi = 0x164;
+inline constexpr uint32_t kCntMacsQLo = 0x168;  // int8 MACs executed in Q generation
+inline constexpr uint32_t kCntMacsQHi = 0x16c;
+inline constexpr uint32_t kCntMacsKLo = 0x170;  // int8 MACs executed in K generation
+inline constexpr uint32_t kCntMacsKHi = 0x174;
+inline constexpr uint32_t kCntMacsVLo = 0x178;  // int8 MACs executed in V generation
+inline constexpr uint32_t kCntMacsVHi = 0x17c;
+inline constexpr uint32_t kCntMacsScoresLo = 0x180;  // int8 MACs executed in attention scores Q K^T
+inline constexpr uint32_t kCntMacsScoresHi = 0x184;
+inline constexpr uint32_t kCntMacsPvLo = 0x188;  // int8 MACs executed in attention P.V
+inline constexpr uint32_t kCntMacsPvHi = 0x18c;
+inline constexpr uint32_t kCntMacsOutLo = 0x190;  // int8 MACs executed in output projection
+inline constexpr uint32_t kCntMacsOutHi = 0x194;
+inline constexpr uint32_t kCntMacsFfn1Lo = 0x198;  // int8 MACs executed in FFN first linear
+inline constexpr uint32_t kCntMacsFfn1Hi = 0x19c;
+inline constexpr uint32_t kCntMacsFfn2Lo = 0x1a0;  // int8 MACs executed in FFN second linear
+inline constexpr uint32_t kCntMacsFfn2Hi = 0x1a4;
+inline constexpr uint32_t kCntSkipQLo = 0x1a8;  // int8 MACs of Q generation skipped by SPLS (dense count minus executed)
+inline constexpr uint32_t kCntSkipQHi = 0x1ac;
+inline constexpr uint32_t kCntSkipKLo = 0x1b0;  // int8 MACs of K generation skipped by SPLS (dense count minus executed)
+inline constexpr uint32_t kCntSkipKHi = 0x1b4;
+inline constexpr uint32_t kCntSkipVLo = 0x1b8;  // int8 MACs of V generation skipped by SPLS (dense count minus executed)
+inline constexpr uint32_t kCntSkipVHi = 0x1bc;
+inline constexpr uint32_t kCntSkipScoresLo = 0x1c0;  // int8 MACs of attention scores Q K^T skipped by SPLS (dense count minus executed)
+inline constexpr uint32_t kCntSkipScoresHi = 0x1c4;
+inline constexpr uint32_t kCntSkipPvLo = 0x1c8;  // int8 MACs of attention P.V skipped by SPLS (dense count minus executed)
+inline constexpr uint32_t kCntSkipPvHi = 0x1cc;
+inline constexpr uint32_t kCntSkipOutLo = 0x1d0;  // int8 MACs of output projection skipped by SPLS (dense count minus executed)
+inline constexpr uint32_t kCntSkipOutHi = 0x1d4;
+inline constexpr uint32_t kCntSkipFfn1Lo = 0x1d8;  // int8 MACs of FFN first linear skipped by SPLS (dense count minus executed)
+inline constexpr uint32_t kCntSkipFfn1Hi = 0x1dc;
+inline constexpr uint32_t kCntSkipFfn2Lo = 0x1e0;  // int8 MACs of FFN second linear skipped by SPLS (dense count minus executed)
+inline constexpr uint32_t kCntSkipFfn2Hi = 0x1e4;
 
 // ---- Tables -------------------------------------------------------------------------
 
@@ -320,6 +352,22 @@ inline constexpr Counter kCounters[] = {
     {"ROWS_REUSED", 10, 0x150, 0x154},
     {"TOKENS_REUSED", 11, 0x158, 0x15c},
     {"MEM_STALL", 12, 0x160, 0x164},
+    {"MACS_Q", 13, 0x168, 0x16c},
+    {"MACS_K", 14, 0x170, 0x174},
+    {"MACS_V", 15, 0x178, 0x17c},
+    {"MACS_SCORES", 16, 0x180, 0x184},
+    {"MACS_PV", 17, 0x188, 0x18c},
+    {"MACS_OUT", 18, 0x190, 0x194},
+    {"MACS_FFN1", 19, 0x198, 0x19c},
+    {"MACS_FFN2", 20, 0x1a0, 0x1a4},
+    {"SKIP_Q", 21, 0x1a8, 0x1ac},
+    {"SKIP_K", 22, 0x1b0, 0x1b4},
+    {"SKIP_V", 23, 0x1b8, 0x1bc},
+    {"SKIP_SCORES", 24, 0x1c0, 0x1c4},
+    {"SKIP_PV", 25, 0x1c8, 0x1cc},
+    {"SKIP_OUT", 26, 0x1d0, 0x1d4},
+    {"SKIP_FFN1", 27, 0x1d8, 0x1dc},
+    {"SKIP_FFN2", 28, 0x1e0, 0x1e4},
 };
 
 // Reserved byte ranges [lo, hi]: SLVERR today, kept for future registers.
@@ -335,7 +383,7 @@ inline constexpr Range kReserved[] = {
     {0x09c, 0x09f},  // buffer block padding
     {0x0ac, 0x0af},  // buffer block padding
     {0x0bc, 0x0ff},  // future buffers
-    {0x168, 0x1ff},  // future performance counters
+    {0x1e8, 0x1ff},  // future performance counters
 };
 
 }  // namespace esact::regs

@@ -34,7 +34,7 @@ struct Options {
   std::string write_layer_path;  // write the layer used here
   std::string wave_path;         // FST of the RTL run; empty: none
   uint64_t seed = 1;
-  bool json = false;             // print one JSON object on stdout (the report to stderr)
+  bool json = false;  // print one JSON object on stdout (the report to stderr)
 };
 
 void Usage() {
@@ -112,8 +112,8 @@ std::string TopFit(const LayerFile& f) {
   if (f.n_tokens > static_cast<int>(P::NMax) || f.params.d_model > static_cast<int>(P::DMax) ||
       f.params.d_ff > static_cast<int>(P::DffMax) || dh > static_cast<int>(P::DhMax) ||
       f.params.n_heads > static_cast<int>(P::HMax) || f.spls.k > static_cast<int>(P::KMax) ||
-      f.spls.w > static_cast<int>(P::WMax) || f.params.d_model % l != 0 ||
-      f.params.d_ff % l != 0 || dh % l != 0 || (f.spls.enabled && dh % P::PredLanes != 0)) {
+      f.spls.w > static_cast<int>(P::WMax) || f.params.d_model % l != 0 || f.params.d_ff % l != 0 ||
+      dh % l != 0 || (f.spls.enabled && dh % P::PredLanes != 0)) {
     return fmt::format(
         "the layer (tokens {}, d {}, d_ff {}, d_head {}, heads {}, k {}, w {}) exceeds the "
         "simulated esact_top (NMax {}, DMax {}, DffMax {}, DhMax {}, HMax {}, KMax {}, WMax {}, "

@@ -56,12 +56,12 @@ struct TopTraffic {
 
 struct TopRun {
   uint32_t status = 0;
-  int err_code = 0;              // STATUS.ERR_CODE (esact_pkg::top_err_e)
-  uint64_t cycles = 0;           // clock cycles from the START write's AW/W to irq_o
+  int err_code = 0;     // STATUS.ERR_CODE (esact_pkg::top_err_e)
+  uint64_t cycles = 0;  // clock cycles from the START write's AW/W to irq_o
   std::array<uint64_t, regs::kNumCounters> counters{};
-  Matrix<int8_t> y;              // n_tokens x d_model as read from Y
-  SplsDecision decision;         // unpacked from DEC (only when the run succeeded)
-  std::vector<uint8_t> memory;   // the whole memory image after the run
+  Matrix<int8_t> y;             // n_tokens x d_model as read from Y
+  SplsDecision decision;        // unpacked from DEC (only when the run succeeded)
+  std::vector<uint8_t> memory;  // the whole memory image after the run
   uint64_t counter(const char* name) const;
 };
 
@@ -73,8 +73,11 @@ class TopDriver {
   static constexpr size_t kMemBytes = size_t{1} << 24;  // 16 MiB of external memory
   static constexpr uint64_t kAlign = 4096;
 
-  TopDriver(uint64_t seed, TopTraffic traffic, const std::string& wave = HarnessBase::WavePathForCurrentTest())
-      : h_(seed, wave), mem_(h_, kMemBytes, seed + 1, traffic.mem), axil_(h_, seed + 2, traffic.axil) {
+  TopDriver(uint64_t seed, TopTraffic traffic,
+            const std::string& wave = HarnessBase::WavePathForCurrentTest())
+      : h_(seed, wave),
+        mem_(h_, kMemBytes, seed + 1, traffic.mem),
+        axil_(h_, seed + 2, traffic.axil) {
     axil_.OnCycle([this] {
       mem_.Drive();
       h_.Eval();
@@ -85,9 +88,7 @@ class TopDriver {
     h_.Reset();
   }
 
-  static TopGeometry Geometry() {
-    return {Params::Lanes, kBytes, Params::NMax, Params::PredLanes};
-  }
+  static TopGeometry Geometry() { return {Params::Lanes, kBytes, Params::NMax, Params::PredLanes}; }
 
   Harness<Model>& harness() { return h_; }
   AxiMem<Model, kBytes>& mem() { return mem_; }
@@ -174,7 +175,8 @@ class TopDriver {
     const int n = l.x.rows;
     r.y = UnpackActivations(r.memory, p.y_addr, n, l.params.d_model);
     if (!(r.status & regs::kStatusErrMask)) {
-      r.decision = UnpackDecisions(r.memory, p.dec_addr, l.params.n_heads, n, l.n_valid, Geometry());
+      r.decision =
+          UnpackDecisions(r.memory, p.dec_addr, l.params.n_heads, n, l.n_valid, Geometry());
     }
     return r;
   }
@@ -232,19 +234,19 @@ struct TopCheck {
   int64_t mismatches = 0;     // Y elements that differ from RunLayer
   std::string decision_diff;  // FirstDecisionDifference, "" when identical
   TopRun run;
-  double seconds = 0;         // wall time of the simulation
+  double seconds = 0;  // wall time of the simulation
   bool pass() const { return err_code == 0 && mismatches == 0 && decision_diff.empty(); }
 };
 
 struct TopReport {
   TopCheck dense, spls;
   int64_t macs_dense = 0, macs_executed = 0, predictor_ops = 0;
-  int mac_units = 0;          // int8 MACs per cycle at peak: GEMM array plus attention lanes
+  int mac_units = 0;  // int8 MACs per cycle at peak: GEMM array plus attention lanes
   bool pass() const { return dense.pass() && spls.pass(); }
-  double speedup() const;          // dense cycles / SPLS cycles
-  double ideal_speedup() const;    // dense MACs / executed MACs (1 / (1 - skipped fraction))
-  double pe_utilization() const;   // SPLS: executed MACs / (cycles * mac_units)
-  double sim_cycles_per_s() const; // both runs: simulated cycles per wall second
+  double speedup() const;           // dense cycles / SPLS cycles
+  double ideal_speedup() const;     // dense MACs / executed MACs (1 / (1 - skipped fraction))
+  double pe_utilization() const;    // SPLS: executed MACs / (cycles * mac_units)
+  double sim_cycles_per_s() const;  // both runs: simulated cycles per wall second
   std::string Json() const;
   std::string Text() const;
 };
@@ -266,8 +268,8 @@ TopCheck CheckTopRun(Driver& top, const TopLayer& l) {
 
 // Dense, then SPLS (the waveform, when asked, is the SPLS run's).
 template <class Model, class Params>
-TopReport RunTopDenseAndSpls(TopLayer l, uint64_t seed, TopTraffic traffic,
-                             const std::string& wave, std::function<void(uint64_t)> progress) {
+TopReport RunTopDenseAndSpls(TopLayer l, uint64_t seed, TopTraffic traffic, const std::string& wave,
+                             std::function<void(uint64_t)> progress) {
   TopReport r;
   r.mac_units = Params::GemmRows * Params::Lanes + Params::AttnLanes;
   {
@@ -280,8 +282,8 @@ TopReport RunTopDenseAndSpls(TopLayer l, uint64_t seed, TopTraffic traffic,
   top.OnProgress(progress);
   l.spls.enabled = true;
   r.spls = CheckTopRun(top, l);
-  r.macs_dense = static_cast<int64_t>(r.spls.run.counter("MACS_EXEC") +
-                                      r.spls.run.counter("MACS_SKIPPED"));
+  r.macs_dense =
+      static_cast<int64_t>(r.spls.run.counter("MACS_EXEC") + r.spls.run.counter("MACS_SKIPPED"));
   r.macs_executed = static_cast<int64_t>(r.spls.run.counter("MACS_EXEC"));
   r.predictor_ops = static_cast<int64_t>(r.spls.run.counter("PRED_OPS"));
   return r;

@@ -283,7 +283,8 @@ TEST_F(TopImageW, PredictorWordsHoldBiasAndCodes) {
         const int64_t byte = SpecPwByte(kD, kF, kPredLanes, kHeads, half, col, b);
         EXPECT_EQ(static_cast<int32_t>(Word32(img_, byte)), bias.empty() ? 0 : bias[col]);
         for (int l = 0; l < kPredLanes; ++l) {
-          EXPECT_EQ(Bits(img_, byte, 32 + 5 * l, 5), w_hat.at(b * kPredLanes + l, col)) << "lane " << l;
+          EXPECT_EQ(Bits(img_, byte, 32 + 5 * l, 5), w_hat.at(b * kPredLanes + l, col))
+              << "lane " << l;
         }
         const int used = 32 + 5 * kPredLanes;
         EXPECT_EQ(Bits(img_, byte, used, 8 * pb - used), 0u);
