@@ -54,6 +54,34 @@ for f in "$RTL"/esact_*.sv; do
   lint_one "$mod" "$mod"
 done
 
+# The file list for other tools (rtl/esact.f): every module file exactly once, the package
+# first, the top last, and esact_top lints clean from it. (The listing check is what catches
+# a missing file: Verilator also finds modules through the +incdir directory.)
+lint_filelist() {
+  local log="$LOG_DIR/esact.f.log" why=()
+  local listed
+  listed=$(grep -E '^rtl/esact_[a-z0-9_]+\.sv$' "$RTL/esact.f" || true)
+  for f in "$RTL"/esact_*.sv; do
+    local n
+    n=$(grep -cxF "$f" <<<"$listed" || true)
+    [[ $n -eq 1 ]] || why+=("$f listed $n times")
+  done
+  [[ $(head -1 <<<"$listed") == "$RTL/esact_pkg.sv" ]] || why+=("esact_pkg.sv is not first")
+  [[ $(tail -1 <<<"$listed") == "$RTL/esact_top.sv" ]] || why+=("esact_top.sv is not last")
+  "$VERILATOR" --lint-only -Wall --assert -f "$RTL/esact.f" "$RTL/lint.vlt" \
+    --top-module esact_top >"$log" 2>&1 || why+=("esact_top does not lint from it")
+  [[ -s $log ]] && why+=("verilator output (see $log)")
+  runs=$((runs + 1))
+  if [[ ${#why[@]} -ne 0 ]]; then
+    fails=$((fails + 1))
+    printf 'lint  FAIL  %-24s %s\n' "rtl/esact.f" "$(IFS=';'; echo "${why[*]}")"
+    sed 's/^/    /' "$log" >&2
+  else
+    printf 'lint  ok    %-24s file list complete, in order\n' "rtl/esact.f"
+  fi
+}
+lint_filelist
+
 if [[ $fails -ne 0 ]]; then
   echo "lint: $fails of $runs runs FAILED (logs in $LOG_DIR/)"
   exit 1
