@@ -20,7 +20,7 @@ package esact_regs_pkg;
 
   /// Register width, and the narrowest slave address width that reaches every register.
   parameter int unsigned REGS_DATA_W = 32;
-  parameter int unsigned REGS_ADDR_W_MIN = 9;
+  parameter int unsigned REGS_ADDR_W_MIN = 10;
 
   // ---- Control and status registers -----------------------------------------------
 
@@ -253,7 +253,7 @@ package esact_regs_pkg;
   // ---- Performance counters (64 bits, read-only) ---------------------------------
 
   parameter logic [31:0] CNT_BASE = 32'h100;
-  parameter int unsigned CNT_NUM = 29;
+  parameter int unsigned CNT_NUM = 35;
   parameter int unsigned CNT_CYCLES_IDX = 0;  // clock cycles of the run, start to done
   parameter int unsigned CNT_CYC_PREDICT_IDX = 1;  // cycles in the SPLS prediction phase
   parameter int unsigned CNT_CYC_QKV_IDX = 2;  // cycles in the Q, K, V generation phase
@@ -283,6 +283,12 @@ package esact_regs_pkg;
   parameter int unsigned CNT_SKIP_OUT_IDX = 26;  // int8 MACs of output projection skipped by SPLS (dense count minus executed)
   parameter int unsigned CNT_SKIP_FFN1_IDX = 27;  // int8 MACs of FFN first linear skipped by SPLS (dense count minus executed)
   parameter int unsigned CNT_SKIP_FFN2_IDX = 28;  // int8 MACs of FFN second linear skipped by SPLS (dense count minus executed)
+  parameter int unsigned CNT_DRAM_RD_BYTES_IDX = 29;  // bytes read from external memory (R beats x DataW/8)
+  parameter int unsigned CNT_DRAM_WR_BYTES_IDX = 30;  // bytes written to external memory (W beats x DataW/8)
+  parameter int unsigned CNT_SRAM_ACT_RD_BYTES_IDX = 31;  // bytes read from the activation buffers (X Q K V C A H G F)
+  parameter int unsigned CNT_SRAM_ACT_WR_BYTES_IDX = 32;  // bytes written to the activation buffers
+  parameter int unsigned CNT_SRAM_WGT_RD_BYTES_IDX = 33;  // bytes read from the weight buffers (WGT, PRM, PW)
+  parameter int unsigned CNT_SRAM_WGT_WR_BYTES_IDX = 34;  // bytes written to the weight buffers (the load)
 
 endpackage
 

@@ -108,6 +108,7 @@ module esact_top #(
   localparam int unsigned PrmW   = Lanes * 32;           // bias / LN / LUT word
   localparam int unsigned PwW    = 64 * ((5 * PredLanes + 32 + 63) / 64);  // predictor word
   localparam int unsigned PGroup = PredLanes / Lanes;    // activation words per predictor beat
+  localparam int unsigned PwBytes = PwW / 8;
   localparam int unsigned HdrW   = 512;                  // the 64-byte header
   localparam int unsigned RecW   = DataW * ((64 + NMax + DataW - 1) / DataW);  // decision
   localparam int unsigned Bytes  = DataW / 8;
@@ -151,6 +152,8 @@ module esact_top #(
   logic [esact_regs_pkg::T_VALUE_W-1:0]        r_t;
   logic [63:0] r_x_addr, r_w_addr, r_y_addr, r_dec_addr;
   logic [31:0] r_x_size, r_w_size, r_y_size, r_dec_size;
+  logic [63:0] cnt_dram_rd_q, cnt_dram_wr_q, cnt_act_rd_q, cnt_act_wr_q, cnt_wgt_rd_q,
+               cnt_wgt_wr_q;  // bytes moved, for the energy estimate
   logic [63:0] cnt_cycles_q, cnt_predict_q, cnt_qkv_q, cnt_attn_q, cnt_out_q, cnt_ffn_q,
                cnt_ln_q, cnt_pred_ops_q, cnt_rows_reused_q,
                cnt_tok_reused_q, cnt_stall_q;
@@ -1469,6 +1472,36 @@ module esact_top #(
     end
   end
 
+  // Bytes moved per cycle: external memory beats, buffer words read and written.
+  localparam int unsigned NBufW = $clog2(NBuf + 2);
+  logic [NBufW-1:0] act_rd_words, act_wr_words;
+  always_comb begin
+    act_rd_words = NBufW'(px_rd_en);
+    act_wr_words = '0;
+    for (int b = 0; b < NBuf; b++) begin
+      act_rd_words = act_rd_words + NBufW'(ab_rd_en[b]);
+      act_wr_words = act_wr_words + NBufW'(ab_wr_en[b]);
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cnt_dram_rd_q <= '0; cnt_dram_wr_q <= '0; cnt_act_rd_q <= '0; cnt_act_wr_q <= '0;
+      cnt_wgt_rd_q <= '0; cnt_wgt_wr_q <= '0;
+    end else if (counters_clear) begin
+      cnt_dram_rd_q <= '0; cnt_dram_wr_q <= '0; cnt_act_rd_q <= '0; cnt_act_wr_q <= '0;
+      cnt_wgt_rd_q <= '0; cnt_wgt_wr_q <= '0;
+    end else begin
+      if (dma_rd_valid) cnt_dram_rd_q <= cnt_dram_rd_q + 64'(Bytes);
+      if (dma_wr_valid && dma_wr_ready) cnt_dram_wr_q <= cnt_dram_wr_q + 64'(Bytes);
+      cnt_act_rd_q <= cnt_act_rd_q + 64'(act_rd_words) * 64'(Lanes);
+      cnt_act_wr_q <= cnt_act_wr_q + 64'(act_wr_words) * 64'(Lanes);
+      cnt_wgt_rd_q <= cnt_wgt_rd_q + (wgt_rd_en ? 64'(Lanes) : '0) +
+                      (prm_rd_en ? 64'(4 * Lanes) : '0) + (pw_rd_en ? 64'(PwBytes) : '0);
+      cnt_wgt_wr_q <= cnt_wgt_wr_q + (ld_wgt_we ? 64'(Lanes) : '0) +
+                      (ld_prm_we ? 64'(4 * Lanes) : '0) + (ld_pw_we ? 64'(PwBytes) : '0);
+    end
+  end
+
   // MACs: a GEMM run adds rows x K x N at its start; an attention row 2 |keys| d_head (scores
   // and P.V). Dense counts are set in StSize.
   logic [63:0] attn_row_macs;
@@ -1524,6 +1557,12 @@ module esact_top #(
     cnt_bus[64*esact_regs_pkg::CNT_ROWS_REUSED_IDX +: 64]   = cnt_rows_reused_q;
     cnt_bus[64*esact_regs_pkg::CNT_TOKENS_REUSED_IDX +: 64] = cnt_tok_reused_q;
     cnt_bus[64*esact_regs_pkg::CNT_MEM_STALL_IDX +: 64]     = cnt_stall_q;
+    cnt_bus[64*esact_regs_pkg::CNT_DRAM_RD_BYTES_IDX +: 64]     = cnt_dram_rd_q;
+    cnt_bus[64*esact_regs_pkg::CNT_DRAM_WR_BYTES_IDX +: 64]     = cnt_dram_wr_q;
+    cnt_bus[64*esact_regs_pkg::CNT_SRAM_ACT_RD_BYTES_IDX +: 64] = cnt_act_rd_q;
+    cnt_bus[64*esact_regs_pkg::CNT_SRAM_ACT_WR_BYTES_IDX +: 64] = cnt_act_wr_q;
+    cnt_bus[64*esact_regs_pkg::CNT_SRAM_WGT_RD_BYTES_IDX +: 64] = cnt_wgt_rd_q;
+    cnt_bus[64*esact_regs_pkg::CNT_SRAM_WGT_WR_BYTES_IDX +: 64] = cnt_wgt_wr_q;
     for (int c = 0; c < NComp; c++) begin
       cnt_bus[64*(esact_regs_pkg::CNT_MACS_Q_IDX + c) +: 64] = macs_q[64*c +: 64];
       cnt_bus[64*(esact_regs_pkg::CNT_SKIP_Q_IDX + c) +: 64] =

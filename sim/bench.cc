@@ -282,6 +282,22 @@ void PrintTop(const std::vector<TopBench>& tops) {
       "ideal: dense MACs / executed MACs; MAC util: executed MACs per cycle of the SPLS run "
       "over the GEMM array plus the attention lanes; pred busy: share of the SPLS run's "
       "cycles with the predictor running\n");
+  fmt::print(
+      "\n== energy ESTIMATE: 45 nm per-operation energies x the RTL's counters "
+      "(docs/energy.md) ==\n");
+  fmt::print("{:<8} {:>10} {:>10} {:>9} {:>11} {:>11} {:>13} {:>10}\n", "shape", "dense uJ",
+             "SPLS uJ", "DRAM %", "TOPS/W den", "TOPS/W SPLS", "SPLS no DRAM", "attn E x");
+  for (const TopBench& t : tops) {
+    const sim::EnergyEstimate ed = t.r.Energy(t.r.dense), es = t.r.Energy(t.r.spls);
+    fmt::print("{:<8} {:>10.1f} {:>10.1f} {:>8.1f}% {:>11.3f} {:>11.3f} {:>13.3f} {:>9.2f}x\n",
+               t.shape, ed.total_uj, es.total_uj, 100 * es.dram_uj / es.total_uj,
+               ed.tops_per_w_dense_equivalent, es.tops_per_w_dense_equivalent,
+               es.tops_per_w_no_dram,
+               es.attention_uj > 0 ? ed.attention_uj / es.attention_uj : 0.0);
+  }
+  fmt::print(
+      "TOPS/W: 2 x dense MACs (the work the layer does) per joule; attn E x: attention-level "
+      "energy (scores and P.V MACs, plus the PAM for SPLS) dense over SPLS\n");
 }
 
 void WriteJson(const std::vector<PredictorBench>& benches, const std::vector<EngineBench>& engines,

@@ -15,7 +15,7 @@ inline constexpr uint32_t kVersionMajor = 0;
 inline constexpr uint32_t kVersionMinor = 1;
 inline constexpr int kDataWidth = 32;
 // The narrowest slave address width that reaches every register.
-inline constexpr int kAddrWidthMin = 9;
+inline constexpr int kAddrWidthMin = 10;
 
 // ---- Registers ----------------------------------------------------------------------
 
@@ -228,7 +228,7 @@ inline constexpr uint32_t kDecSizeValueMask = 0xffffffff;  // rw
 // ---- Performance counters (64-bit; read LO first: it latches HI) ---------------------
 
 inline constexpr uint32_t kCntBase = 0x100;
-inline constexpr int kNumCounters = 29;
+inline constexpr int kNumCounters = 35;
 inline constexpr uint32_t kCntCyclesLo = 0x100;  // clock cycles of the run, start to done
 inline constexpr uint32_t kCntCyclesHi = 0x104;
 inline constexpr uint32_t kCntCycPredictLo = 0x108;  // cycles in the SPLS prediction phase
@@ -287,6 +287,18 @@ inline constexpr uint32_t kCntSkipFfn1Lo = 0x1d8;  // int8 MACs of FFN first lin
 inline constexpr uint32_t kCntSkipFfn1Hi = 0x1dc;
 inline constexpr uint32_t kCntSkipFfn2Lo = 0x1e0;  // int8 MACs of FFN second linear skipped by SPLS (dense count minus executed)
 inline constexpr uint32_t kCntSkipFfn2Hi = 0x1e4;
+inline constexpr uint32_t kCntDramRdBytesLo = 0x1e8;  // bytes read from external memory (R beats x DataW/8)
+inline constexpr uint32_t kCntDramRdBytesHi = 0x1ec;
+inline constexpr uint32_t kCntDramWrBytesLo = 0x1f0;  // bytes written to external memory (W beats x DataW/8)
+inline constexpr uint32_t kCntDramWrBytesHi = 0x1f4;
+inline constexpr uint32_t kCntSramActRdBytesLo = 0x1f8;  // bytes read from the activation buffers (X Q K V C A H G F)
+inline constexpr uint32_t kCntSramActRdBytesHi = 0x1fc;
+inline constexpr uint32_t kCntSramActWrBytesLo = 0x200;  // bytes written to the activation buffers
+inline constexpr uint32_t kCntSramActWrBytesHi = 0x204;
+inline constexpr uint32_t kCntSramWgtRdBytesLo = 0x208;  // bytes read from the weight buffers (WGT, PRM, PW)
+inline constexpr uint32_t kCntSramWgtRdBytesHi = 0x20c;
+inline constexpr uint32_t kCntSramWgtWrBytesLo = 0x210;  // bytes written to the weight buffers (the load)
+inline constexpr uint32_t kCntSramWgtWrBytesHi = 0x214;
 
 // ---- Tables -------------------------------------------------------------------------
 
@@ -368,6 +380,12 @@ inline constexpr Counter kCounters[] = {
     {"SKIP_OUT", 26, 0x1d0, 0x1d4},
     {"SKIP_FFN1", 27, 0x1d8, 0x1dc},
     {"SKIP_FFN2", 28, 0x1e0, 0x1e4},
+    {"DRAM_RD_BYTES", 29, 0x1e8, 0x1ec},
+    {"DRAM_WR_BYTES", 30, 0x1f0, 0x1f4},
+    {"SRAM_ACT_RD_BYTES", 31, 0x1f8, 0x1fc},
+    {"SRAM_ACT_WR_BYTES", 32, 0x200, 0x204},
+    {"SRAM_WGT_RD_BYTES", 33, 0x208, 0x20c},
+    {"SRAM_WGT_WR_BYTES", 34, 0x210, 0x214},
 };
 
 // Reserved byte ranges [lo, hi]: SLVERR today, kept for future registers.
@@ -383,7 +401,7 @@ inline constexpr Range kReserved[] = {
     {0x09c, 0x09f},  // buffer block padding
     {0x0ac, 0x0af},  // buffer block padding
     {0x0bc, 0x0ff},  // future buffers
-    {0x1e8, 0x1ff},  // future performance counters
+    {0x218, 0x23f},  // future performance counters
 };
 
 }  // namespace esact::regs

@@ -24,6 +24,7 @@
 #include "golden/spls.h"
 #include "sim/axi_mem.h"
 #include "sim/axil_driver.h"
+#include "sim/energy.h"
 #include "sim/esact_regs.h"
 #include "sim/harness.h"
 #include "sim/top_image.h"
@@ -241,8 +242,11 @@ struct TopCheck {
 struct TopReport {
   TopCheck dense, spls;
   int64_t macs_dense = 0, macs_executed = 0, predictor_ops = 0;
-  int mac_units = 0;  // int8 MACs per cycle at peak: GEMM array plus attention lanes
+  int mac_units = 0;    // int8 MACs per cycle at peak: GEMM array plus attention lanes
+  int64_t pam_ops = 0;  // the predictor's PAM products (its attention-side share)
   bool pass() const { return dense.pass() && spls.pass(); }
+  // Energy estimate of one run from its counters (sim/energy.h, docs/energy.md).
+  EnergyEstimate Energy(const TopCheck& c) const;
   double speedup() const;           // dense cycles / SPLS cycles
   double ideal_speedup() const;     // dense MACs / executed MACs (1 / (1 - skipped fraction))
   double pe_utilization() const;    // SPLS: executed MACs / (cycles * mac_units)
@@ -286,6 +290,7 @@ TopReport RunTopDenseAndSpls(TopLayer l, uint64_t seed, TopTraffic traffic, cons
       static_cast<int64_t>(r.spls.run.counter("MACS_EXEC") + r.spls.run.counter("MACS_SKIPPED"));
   r.macs_executed = static_cast<int64_t>(r.spls.run.counter("MACS_EXEC"));
   r.predictor_ops = static_cast<int64_t>(r.spls.run.counter("PRED_OPS"));
+  r.pam_ops = int64_t{l.n_valid} * l.n_valid * l.params.d_model;
   return r;
 }
 

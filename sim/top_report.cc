@@ -30,19 +30,41 @@ double TopReport::sim_cycles_per_s() const {
                dense.seconds + spls.seconds);
 }
 
+EnergyEstimate TopReport::Energy(const TopCheck& c) const {
+  const TopRun& r = c.run;
+  EnergyCounts n;
+  n.macs = static_cast<int64_t>(r.counter("MACS_EXEC"));
+  n.macs_dense = n.macs + static_cast<int64_t>(r.counter("MACS_SKIPPED"));
+  n.attention_macs = static_cast<int64_t>(r.counter("MACS_SCORES") + r.counter("MACS_PV"));
+  n.pred_ops = static_cast<int64_t>(r.counter("PRED_OPS"));
+  n.pam_ops = n.pred_ops > 0 ? pam_ops : 0;
+  n.sram_bytes =
+      static_cast<int64_t>(r.counter("SRAM_ACT_RD_BYTES") + r.counter("SRAM_ACT_WR_BYTES") +
+                           r.counter("SRAM_WGT_RD_BYTES") + r.counter("SRAM_WGT_WR_BYTES"));
+  n.dram_bytes = static_cast<int64_t>(r.counter("DRAM_RD_BYTES") + r.counter("DRAM_WR_BYTES"));
+  return EstimateEnergy(n);
+}
+
 std::string TopReport::Json() const {
+  const EnergyEstimate ed = Energy(dense), es = Energy(spls);
   return fmt::format(
       "{{\"pass\": {}, \"mismatches\": {}, \"decisions_identical\": {}, \"err_code\": {}, "
       "\"cycles\": {}, \"cycles_dense\": {}, \"speedup\": {:.4f}, \"ideal_speedup\": {:.4f}, "
       "\"pe_utilization\": {:.4f}, \"macs_dense\": {}, \"macs_executed\": {}, "
       "\"predictor_ops\": {}, \"rows_reused\": {}, \"tokens_reused\": {}, "
-      "\"mem_stall_cycles\": {}, \"sim_cycles_per_s\": {:.0f}}}",
+      "\"mem_stall_cycles\": {}, \"sim_cycles_per_s\": {:.0f}, \"energy_uj_dense\": {:.3f}, "
+      "\"energy_uj\": {:.3f}, \"dram_energy_uj\": {:.3f}, \"tops_per_w_dense\": {:.4f}, "
+      "\"tops_per_w\": {:.4f}, \"tops_per_w_no_dram\": {:.4f}, "
+      "\"attention_energy_ratio\": {:.4f}}}",
       pass() ? "true" : "false", dense.mismatches + spls.mismatches,
       dense.decision_diff.empty() && spls.decision_diff.empty() ? "true" : "false",
       spls.err_code != 0 ? spls.err_code : dense.err_code, spls.run.counter("CYCLES"),
       dense.run.counter("CYCLES"), speedup(), ideal_speedup(), pe_utilization(), macs_dense,
       macs_executed, predictor_ops, spls.run.counter("ROWS_REUSED"),
-      spls.run.counter("TOKENS_REUSED"), spls.run.counter("MEM_STALL"), sim_cycles_per_s());
+      spls.run.counter("TOKENS_REUSED"), spls.run.counter("MEM_STALL"), sim_cycles_per_s(),
+      ed.total_uj, es.total_uj, es.dram_uj, ed.tops_per_w_dense_equivalent,
+      es.tops_per_w_dense_equivalent, es.tops_per_w_no_dram,
+      es.attention_uj > 0 ? ed.attention_uj / es.attention_uj : 0.0);
 }
 
 std::string TopReport::Text() const {
@@ -75,6 +97,14 @@ std::string TopReport::Text() const {
       "speedup {:.2f}x (ideal {:.2f}x from the skipped MACs), MAC utilization {:.1f}% of {} "
       "MACs/cycle, simulation {:.0f} cycles/s\n",
       speedup(), ideal_speedup(), 100 * pe_utilization(), mac_units, sim_cycles_per_s());
+  const EnergyEstimate ed = Energy(dense), es = Energy(spls);
+  out += fmt::format(
+      "energy estimate (45 nm table, docs/energy.md): dense {:.1f} uJ, SPLS {:.1f} uJ "
+      "(DRAM {:.1f}); {:.3f} -> {:.3f} TOPS/W dense-equivalent ({:.3f} without DRAM); "
+      "attention-level energy dense/SPLS {:.2f}x\n",
+      ed.total_uj, es.total_uj, es.dram_uj, ed.tops_per_w_dense_equivalent,
+      es.tops_per_w_dense_equivalent, es.tops_per_w_no_dram,
+      es.attention_uj > 0 ? ed.attention_uj / es.attention_uj : 0.0);
   out += pass() ? "PASS\n" : "FAIL\n";
   return out;
 }

@@ -1,6 +1,6 @@
 // esact_regs, the AXI4-Lite register block, against the register map of the generated
 // header sim/esact_regs.h (single source rtl/esact_regmap.json), for each configuration of
-// rtl/tops.txt (AddrW 12 and 9). Every AXI transaction goes through sim/axil_driver.h,
+// rtl/tops.txt (AddrW 12 and 10). Every AXI transaction goes through sim/axil_driver.h,
 // with random valid delays and random B/R back-pressure unless a test says otherwise.
 //
 //   Regs/<cfg>.ResetValues           every register, every counter and every
@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "Vesact_regs_a12.h"
-#include "Vesact_regs_a9.h"
+#include "Vesact_regs_a10.h"
 #include "sim/axil_driver.h"
 #include "sim/esact_regs.h"
 #include "sim/harness.h"
@@ -56,8 +56,8 @@ struct Dut {
   static constexpr int kAddrW = A;
 };
 using DutA12 = Dut<Vesact_regs_a12, 12>;
-using DutA9 = Dut<Vesact_regs_a9, 9>;
-static_assert(DutA9::kAddrW >= r::kAddrWidthMin, "a9 reaches every register");
+using DutA10 = Dut<Vesact_regs_a10, 10>;
+static_assert(DutA10::kAddrW >= r::kAddrWidthMin, "a10 reaches every register");
 
 const r::Register& RegAt(uint32_t offset) {
   for (const auto& reg : r::kRegisters) {
@@ -218,7 +218,7 @@ struct DutName {
     return "a" + std::to_string(D::kAddrW);
   }
 };
-using Duts = ::testing::Types<DutA12, DutA9>;
+using Duts = ::testing::Types<DutA12, DutA10>;
 TYPED_TEST_SUITE(Regs, Duts, DutName);
 
 TYPED_TEST(Regs, ResetValues) {
