@@ -8,11 +8,12 @@
 /// and CTRL.START. The controller then
 ///   CHECK    checks the configuration and the buffers (an error ends the run here: nothing
 ///            is read or written),
-///   LOAD     reads the weight image (HDR, PRM, WGT, and PW with SPLS) and X through the
-///            AXI4 master (esact_dma) into the on-chip buffers, then checks the header,
+///   LOAD     reads HDR, PW (with SPLS) and X through the AXI4 master (esact_dma) into the
+///            on-chip buffers, then checks the header,
 ///   PREDICT  starts esact_predictor (SPLS) on X and the HLog weights; it runs alongside
-///            the head loop: the engines generate head h as soon as the predictor has
-///            decided head h (progressive generation). Dense mode writes the dense decision.
+///            the rest of the load (PRM, WGT) and the head loop: the engines generate head
+///            h as soon as the predictor has decided head h (progressive generation). Dense
+///            mode sets the dense decision.
 ///   per head Q for the anchor rows, K and V for the needed columns (esact_gemm on the
 ///            head's column tiles), attention (esact_attn), and the reused rows' contexts
 ///            copied from their anchors,
@@ -191,7 +192,7 @@ module esact_top #(
   localparam int unsigned NBuf = 9;
   typedef logic [3:0] buf_e;
 
-  // Load targets, in load order.
+  // Load targets (sections of the weight image, and X); loaded HDR, PW, X, then PRM, WGT.
   typedef enum logic [2:0] { SecHdr, SecPrm, SecWgt, SecPw, SecX } sec_e;
 
   state_e      state_q, state_d;
