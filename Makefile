@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 WAVE := $(BUILD)/waves/esact-sim.fst
 
-.PHONY: all deps configure build test sim bench minilm eval lint synth wave format clean
+.PHONY: all deps configure build test sim bench minilm eval lint synth fpga wave format clean
 
 all: build
 
@@ -51,6 +51,11 @@ lint: deps
 
 synth: deps
 	@BUILD=$(BUILD) scripts/synth.sh
+
+# Units placed and routed on a Lattice ECP5 (nextpnr-ecp5 from PyPI): utilization and Fmax
+# in build/fpga/summary.md (scripts/fpga.sh --docs writes docs/fpga.md).
+fpga: deps
+	@BUILD=$(BUILD) scripts/fpga.sh
 
 wave:
 	@scripts/install-deps.sh --wave
