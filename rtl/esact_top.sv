@@ -28,20 +28,22 @@
 `include "esact_assert.svh"
 `include "esact_regs_pkg.svh"
 
+// The defaults are the small configuration that `make synth` builds (rtl/tops.txt,
+// Vesact_top_m); the simulated ones set every parameter.
 module esact_top #(
-  parameter  int unsigned Lanes     /*verilator public*/ = 8,    ///< L: int8 per activation word
+  parameter  int unsigned Lanes     /*verilator public*/ = 4,    ///< L: int8 per activation word
   parameter  int unsigned PredLanes /*verilator public*/ = 8,    ///< P: predictor lanes, L * 2^m
-  parameter  int unsigned NMax      /*verilator public*/ = 32,   ///< max tokens
-  parameter  int unsigned DMax      /*verilator public*/ = 64,   ///< max d_model
-  parameter  int unsigned DffMax    /*verilator public*/ = 256,  ///< max d_ff, >= DMax
-  parameter  int unsigned DhMax     /*verilator public*/ = 16,   ///< max d_head
-  parameter  int unsigned HMax      /*verilator public*/ = 4,    ///< max heads
-  parameter  int unsigned KMax      /*verilator public*/ = 8,    ///< max Top-k
-  parameter  int unsigned WMax      /*verilator public*/ = 4,    ///< max reuse window
-  parameter  int unsigned GemmRows  /*verilator public*/ = 4,    ///< GEMM PE rows
-  parameter  int unsigned AttnLanes /*verilator public*/ = 8,    ///< attention MACs per cycle
-  parameter  int unsigned DataW     /*verilator public*/ = 64,   ///< AXI4 data width
-  parameter  int unsigned MaxBurst  /*verilator public*/ = 16,   ///< AXI4 beats per burst
+  parameter  int unsigned NMax      /*verilator public*/ = 8,    ///< max tokens
+  parameter  int unsigned DMax      /*verilator public*/ = 16,   ///< max d_model
+  parameter  int unsigned DffMax    /*verilator public*/ = 16,   ///< max d_ff, >= DMax
+  parameter  int unsigned DhMax     /*verilator public*/ = 8,    ///< max d_head
+  parameter  int unsigned HMax      /*verilator public*/ = 2,    ///< max heads
+  parameter  int unsigned KMax      /*verilator public*/ = 2,    ///< max Top-k
+  parameter  int unsigned WMax      /*verilator public*/ = 1,    ///< max reuse window
+  parameter  int unsigned GemmRows  /*verilator public*/ = 2,    ///< GEMM PE rows
+  parameter  int unsigned AttnLanes /*verilator public*/ = 4,    ///< attention MACs per cycle
+  parameter  int unsigned DataW     /*verilator public*/ = 32,   ///< AXI4 data width
+  parameter  int unsigned MaxBurst  /*verilator public*/ = 4,    ///< AXI4 beats per burst
   parameter  int unsigned AddrW     /*verilator public*/ = 32,   ///< AXI4 address width
   parameter  int unsigned RegAddrW  /*verilator public*/ = 12    ///< AXI4-Lite address width
 ) (
