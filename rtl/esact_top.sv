@@ -1584,10 +1584,11 @@ module esact_top #(
   `ESACT_ASSERT(PredOkWhenRun_A, pred_done |-> !pred_err)
 
   // Unused: the DMA's read stream end marks and busy flags, the engine error codes (the
-  // top reports ENGINE), stall counters other than the memory-side ones.
+  // top reports ENGINE), the DMA's per-channel stall counters (MEM_STALL counts the load
+  // and store cycles without a beat instead), the busy flags (read by assertions only).
   logic unused;
   assign unused = ^{dma_rd_last, dma_rd_busy, dma_wr_busy, gemm_err_code, attn_err_code,
-                    vec_err_code, pred_err_code, st_ar, st_r, st_aw, st_w, st_b, vo_last,
+                    vec_err_code, pred_err_code, st_ar, st_r, st_aw, st_w, st_b,
                     gemm_busy, attn_busy, vec_busy, pred_kv_head, nc_rd_row, nc_row, nc_last,
                     nc_side, nc_acc_ready,
                     // wider than the used range, for readable arithmetic
