@@ -36,12 +36,58 @@ endfunction()
 target_include_directories(esact_rtl SYSTEM PUBLIC
   ${VERILATOR_ROOT}/include ${VERILATOR_ROOT}/include/vltstd)
 
-# One model per non-comment line of rtl/tops.txt; editing the list re-runs CMake.
+# esact_add_netlist_model(<prefix> <top>)
+#   The gate-level twin of configuration <prefix>: scripts/netlist.sh writes its flattened
+#   Yosys netlist (build/netlist/<prefix>.v), verilated into class <prefix>_gl of esact_rtl.
+#   Its ports are the RTL's, so the unit's driver runs it with the RTL model's parameter
+#   class. verilate() runs Verilator while CMake configures, so a missing netlist is written
+#   then; afterwards a build rewrites it whenever an RTL file changes. Lint is for the RTL,
+#   not for Yosys's output (-Wno-lint -Wno-style); no --assert (synthesis drops assertions).
+find_program(ESACT_YOSYS yosys)
+function(esact_add_netlist_model prefix top)
+  if(NOT ESACT_YOSYS)
+    message(FATAL_ERROR "yosys not found: the gate-level models need it (make deps installs it)")
+  endif()
+  set(netlist ${CMAKE_BINARY_DIR}/netlist/${prefix}.v)
+  set(cmd ${ESACT_RTL_DIR}/../scripts/netlist.sh ${prefix} ${netlist})
+  if(NOT EXISTS ${netlist})
+    message(STATUS "Writing the gate-level netlist of ${prefix} (Yosys)")
+    execute_process(COMMAND ${cmd} RESULT_VARIABLE rc)
+    if(rc)
+      message(FATAL_ERROR "scripts/netlist.sh ${prefix} failed (see ${netlist}.log)")
+    endif()
+  endif()
+  file(GLOB rtl_files CONFIGURE_DEPENDS ${ESACT_RTL_DIR}/*.sv ${ESACT_RTL_DIR}/*.svh)
+  add_custom_command(OUTPUT ${netlist}
+    COMMAND ${cmd}
+    DEPENDS ${rtl_files} ${ESACT_RTL_DIR}/tops.txt ${ESACT_RTL_DIR}/../scripts/netlist.sh
+            ${ESACT_RTL_DIR}/../scripts/yosys-elab.sh
+    COMMENT "Gate-level netlist of ${prefix} (Yosys)" VERBATIM)
+  verilate(esact_rtl
+    PREFIX ${prefix}_gl
+    TOP_MODULE ${top}
+    SOURCES ${netlist}
+    TRACE_FST
+    VERILATOR_ARGS -Wno-fatal -Wno-lint -Wno-style --x-assign unique --x-initial unique
+    OPT_FAST -O1
+    OPT_GLOBAL -Os)
+endfunction()
+
+# One model per non-comment line of rtl/tops.txt, and a gate-level twin of each line marked
+# '# gate-level'; editing the list re-runs CMake.
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${ESACT_RTL_DIR}/tops.txt)
 file(STRINGS ${ESACT_RTL_DIR}/tops.txt esact_tops_lines REGEX "^[ \t]*[^# \t]")
 foreach(line IN LISTS esact_tops_lines)
+  set(gate_level OFF)
+  if(line MATCHES "#[ \t]*gate-level[ \t]*$")
+    set(gate_level ON)
+  endif()
   string(REGEX REPLACE "#.*$" "" line "${line}")
   string(STRIP "${line}" line)
   string(REGEX REPLACE "[ \t]+" ";" fields "${line}")
   esact_add_model(${fields})
+  if(gate_level)
+    list(GET fields 0 1 prefix_top)
+    esact_add_netlist_model(${prefix_top})
+  endif()
 endforeach()

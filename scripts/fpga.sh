@@ -19,7 +19,8 @@ configs=("$@")
   configs=(Vesact_predictor_l4 Vesact_gemm_r4c4 Vesact_attn_n16_l4 Vesact_topk_n16_k4
            Vesact_reuse_n16_w4)
 
-RTL=rtl
+# shellcheck source=scripts/yosys-elab.sh
+source scripts/yosys-elab.sh
 OUT=${BUILD:-build}/fpga
 mkdir -p "$OUT"
 venv=${ESACT_VENV:-.venv}
@@ -31,22 +32,15 @@ if [[ ! -x $nextpnr ]]; then
   "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check "$pkg"
 fi
 
-sources=("$RTL/esact_pkg.sv")
-for f in "$RTL"/esact_*.sv; do
-  [[ $f == "$RTL/esact_pkg.sv" ]] || sources+=("$f")
-done
-
 rows=()
 fails=0
 for cfg in "${configs[@]}"; do
-  line=$(grep -E "^$cfg[[:space:]]" "$RTL/tops.txt") || { echo "fpga: no $cfg in tops.txt" >&2; exit 2; }
-  read -r _ top params <<<"${line%%#*}"
-  set=""
-  for p in $params; do set+=" -set ${p%%=*} ${p#*=}"; done
-  [[ -z $set ]] || set="chparam$set $top;"
+  line=$(esact_tops_line "$cfg") || exit 2
+  read -r _ top params <<<"$line"
   json=$OUT/$cfg.json log=$OUT/$cfg.pnr.log
-  yosys -q -l "$OUT/$cfg.synth.log" -p "read_verilog -sv -DSYNTHESIS -I$RTL ${sources[*]};
-$set hierarchy -check -top $top; rename -top $top; synth_ecp5 -top $top -json $json" >/dev/null
+  # shellcheck disable=SC2086  # the parameters are a space-separated list on purpose
+  yosys -q -l "$OUT/$cfg.synth.log" -p "$(esact_yosys_elab "$top" $params)
+synth_ecp5 -top $top -json $json" >/dev/null
   # A 1 MHz target: nextpnr reports the achieved Fmax and does not fail on timing.
   if (cd "$OUT" && "$(cd - >/dev/null && realpath "$nextpnr")" --85k --package CABGA756 \
         --json "$cfg.json" --lpf-allow-unconstrained --freq 1 --seed 1 >"$cfg.pnr.log" 2>&1); then

@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 docs=0
 [[ ${1:-} == --docs ]] && docs=1
 
-RTL=rtl
+# shellcheck source=scripts/yosys-elab.sh
+source scripts/yosys-elab.sh
+RTL=$ESACT_RTL
 LOG_DIR=${BUILD:-build}/synth
 YOSYS=${YOSYS:-yosys}
 mkdir -p "$LOG_DIR"
@@ -26,13 +28,6 @@ NO_MUL_TOPS=" esact_hlog_quant esact_hlog_dot esact_topk esact_reuse esact_predi
 # comment saying why. Empty: every warning fails the run.
 WARN_WAIVERS=()
 
-# The package first, then every module file; hierarchy picks what the top uses. Every
-# file is parsed for every configuration, so a broken file fails all of them.
-sources=("$RTL/esact_pkg.sv")
-for f in "$RTL"/esact_*.sv; do
-  [[ $f == "$RTL/esact_pkg.sv" ]] || sources+=("$f")
-done
-
 fails=0
 runs=0
 
@@ -41,23 +36,14 @@ runs=0
 synth_run() {
   local name=$1 top=$2
   shift 2
-  # chparam on the parsed module, then hierarchy: Yosys 0.23's `hierarchy -chparam` derives
-  # two identical child instances whose parameters come from the top's twice and stops on
-  # an internal assertion (esact_top has such instances); rename gives the derived top
-  # its own name back.
-  local setparams="" p
-  for p in "$@"; do setparams+=" -set ${p%%=*} ${p#*=}"; done
-  [[ -z $setparams ]] || setparams="chparam$setparams $top;"
   local log="$LOG_DIR/$name.log" stat="$LOG_DIR/$name.stat"
   local mulcheck=""
   if [[ $NO_MUL_TOPS == *" $top "* ]]; then
     mulcheck="proc; flatten; opt_expr; opt_clean; wreduce;
 select -assert-none t:\$mul t:\$div t:\$mod t:\$divfloor t:\$modfloor t:\$pow;"
   fi
-  local script="read_verilog -sv -DSYNTHESIS -I$RTL ${sources[*]};
-$setparams
-hierarchy -check -top $top;
-rename -top $top;
+  local script
+  script="$(esact_yosys_elab "$top" "$@")
 $mulcheck
 synth -top $top;
 check -assert;

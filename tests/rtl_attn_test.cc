@@ -31,6 +31,9 @@
 //                      code, the earlier contexts delivered, nothing more consumed; then a
 //                      correct run.
 //   AttnContract       dropping q_valid_i while stalled trips the RTL assertion.
+//   Gate/*, *Gate      the stall sweeps, edge heads, layers, cycle counts and errors above on
+//                      the gate-level netlist of Vesact_attn_n16_l4 (Yosys `synth`, flattened:
+//                      rtl/tops.txt '# gate-level'); its assertions are gone with synthesis.
 //   AttnMiniLm.*       the MiniLM-shaped configuration (NMax 128, DhMax 32, Lanes 16):
 //                      two heads of a MiniLM-shaped layer, SPLS and dense (smoke); every
 //                      head of the layer, SPLS and dense (FullLayer: ctest label `full`).
@@ -59,6 +62,7 @@
 #include "Vesact_attn_n16_l4.h"
 #include "Vesact_attn_n16_l4_esact_attn.h"
 #include "Vesact_attn_n16_l4_esact_pkg.h"
+#include "Vesact_attn_n16_l4_gl.h"
 #include "Vesact_attn_n32_l8.h"
 #include "Vesact_attn_n32_l8_esact_attn.h"
 #include "Vesact_attn_recip.h"
@@ -92,6 +96,9 @@ static_assert(Pkg::SOFTMAX_PROB_BITS == kSoftmaxProbBits);
 using DriverN16 = sim::AttnDriver<Vesact_attn_n16_l4, Vesact_attn_n16_l4_esact_attn>;
 using DriverN32 = sim::AttnDriver<Vesact_attn_n32_l8, Vesact_attn_n32_l8_esact_attn>;
 using DriverMiniLm = sim::AttnDriver<Vesact_attn_minilm, Vesact_attn_minilm_esact_attn>;
+// The gate-level twin of Vesact_attn_n16_l4: its Yosys netlist (rtl/tops.txt '# gate-level').
+// The ports are the RTL's, so the same driver runs it, with the RTL model's parameters.
+using DriverN16Gate = sim::AttnDriver<Vesact_attn_n16_l4_gl, Vesact_attn_n16_l4_esact_attn>;
 
 bool Verbose() {
   const char* v = std::getenv("ESACT_VERBOSE");
@@ -674,10 +681,14 @@ TEST_P(AttnStall, RandomN32) { RandomSweep<DriverN32>(GetParam().stalls, 80); }
 TEST_P(AttnStall, EdgeN16) { EdgeSweep<DriverN16>(GetParam().stalls); }
 TEST_P(AttnStall, EdgeN32) { EdgeSweep<DriverN32>(GetParam().stalls); }
 
-INSTANTIATE_TEST_SUITE_P(Rtl, AttnStall, ::testing::ValuesIn(StallCases()),
-                         [](const ::testing::TestParamInfo<StallCase>& info) {
-                           return info.param.name;
-                         });
+// The same sweeps on the gate-level netlist of Vesact_attn_n16_l4.
+class AttnStallGate : public AttnStall {};
+TEST_P(AttnStallGate, RandomN16) { RandomSweep<DriverN16Gate>(GetParam().stalls, 150); }
+TEST_P(AttnStallGate, EdgeN16) { EdgeSweep<DriverN16Gate>(GetParam().stalls); }
+
+std::string StallName(const ::testing::TestParamInfo<StallCase>& info) { return info.param.name; }
+INSTANTIATE_TEST_SUITE_P(Rtl, AttnStall, ::testing::ValuesIn(StallCases()), StallName);
+INSTANTIATE_TEST_SUITE_P(Gate, AttnStallGate, ::testing::ValuesIn(StallCases()), StallName);
 
 // ---- Edge cases one by one (a failure names the case) -----------------------------------
 
@@ -696,6 +707,7 @@ void EdgeOneByOne() {
 
 TEST(AttnEdgeN16, EachCase) { EdgeOneByOne<DriverN16>(); }
 TEST(AttnEdgeN32, EachCase) { EdgeOneByOne<DriverN32>(); }
+TEST(AttnEdgeN16Gate, EachCase) { EdgeOneByOne<DriverN16Gate>(); }
 
 // The edge heads must reach what they claim: equal probabilities, p = 255 for the max,
 // saturated contexts (a guard against a generator that silently stops testing anything).
@@ -778,10 +790,11 @@ SyntheticSpec Spec(int d_model, int n_heads, int n_tokens, int n_valid, double s
   return s;
 }
 
-TEST(AttnLayerN16, SplsAndDense) {
+template <class Driver>
+void LayerN16() {
   const uint64_t seed = TestSeed();
-  DriverN16 drv(seed);
-  constexpr int kN = DriverN16::kNMax, kDh = DriverN16::kDhMax;
+  Driver drv(seed);
+  constexpr int kN = Driver::kNMax, kDh = Driver::kDhMax;
   for (int n_valid : {kN, kN - 3, 1}) {
     for (bool spls : {true, false}) {
       SCOPED_TRACE("n_valid " + std::to_string(n_valid) + " spls " + std::to_string(spls));
@@ -794,6 +807,9 @@ TEST(AttnLayerN16, SplsAndDense) {
                      seed, &drv);
   EXPECT_TRUE(drv.Finish());
 }
+
+TEST(AttnLayerN16, SplsAndDense) { LayerN16<DriverN16>(); }
+TEST(AttnLayerN16Gate, SplsAndDense) { LayerN16<DriverN16Gate>(); }
 
 TEST(AttnLayerN32, SplsAndDense) {
   const uint64_t seed = TestSeed();
@@ -850,6 +866,7 @@ void CyclesExact() {
 
 TEST(AttnCyclesN16, Exact) { CyclesExact<DriverN16>(); }
 TEST(AttnCyclesN32, Exact) { CyclesExact<DriverN32>(); }
+TEST(AttnCyclesN16Gate, Exact) { CyclesExact<DriverN16Gate>(); }
 
 // ============================================================================================
 // Errors
@@ -916,6 +933,7 @@ void CfgErrors() {
 
 TEST(AttnCfgErrorN16, EveryField) { CfgErrors<DriverN16>(); }
 TEST(AttnCfgErrorN32, EveryField) { CfgErrors<DriverN32>(); }
+TEST(AttnCfgErrorN16Gate, EveryField) { CfgErrors<DriverN16Gate>(); }
 
 struct StreamErrorCase {
   std::string name;
@@ -1010,6 +1028,9 @@ TEST(AttnStreamErrorN16, Stalls) {
 }
 TEST(AttnStreamErrorN32, Stalls) {
   StreamErrors<DriverN32>(AttnStalls::All(StallSpec::Bursty(0.1, 30)));
+}
+TEST(AttnStreamErrorN16Gate, Stalls) {
+  StreamErrors<DriverN16Gate>(AttnStalls::All(StallSpec::Random(0.3)));
 }
 
 // A Q beat that is withdrawn before it was taken: QValidHeld_A fires and fails the test.

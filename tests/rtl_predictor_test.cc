@@ -18,6 +18,10 @@
 //                       done_o; the next legal run is correct.
 //   PredictorMiniLm     the MiniLM-shaped configuration (wide ports) on a small layer;
 //                       the whole MiniLM-shaped layer (FullLayer: ctest label `full`).
+//   Gate/*, *Gate       the random, edge, bias, cycle and error checks above on the
+//                       gate-level netlist of Vesact_predictor_l4 (Yosys `synth`, flattened:
+//                       rtl/tops.txt '# gate-level'), which must match the golden model and
+//                       the RTL's cycle counts exactly.
 //
 // Seeds: ESACT_SEED (default 1) is mixed with the test name; each test prints its seed.
 // ESACT_VERBOSE=1 prints one line per predictor run (shape, cycles, reused rows).
@@ -40,6 +44,7 @@
 #include "Vesact_predictor_l4.h"
 #include "Vesact_predictor_l4_esact_pkg.h"
 #include "Vesact_predictor_l4_esact_predictor.h"
+#include "Vesact_predictor_l4_gl.h"
 #include "Vesact_predictor_l8.h"
 #include "Vesact_predictor_l8_esact_predictor.h"
 #include "Vesact_predictor_minilm.h"
@@ -70,6 +75,10 @@ static_assert(Pkg::HLOG_ZERO == kHlogZero);
 
 using DriverL4 = sim::PredictorDriver<Vesact_predictor_l4, Vesact_predictor_l4_esact_predictor>;
 using DriverL8 = sim::PredictorDriver<Vesact_predictor_l8, Vesact_predictor_l8_esact_predictor>;
+// The gate-level twin of Vesact_predictor_l4: its Yosys netlist (rtl/tops.txt '# gate-level').
+// The ports are the RTL's, so the same driver runs it, with the RTL model's parameters.
+using DriverL4Gate =
+    sim::PredictorDriver<Vesact_predictor_l4_gl, Vesact_predictor_l4_esact_predictor>;
 using DriverMiniLm =
     sim::PredictorDriver<Vesact_predictor_minilm, Vesact_predictor_minilm_esact_predictor>;
 
@@ -569,25 +578,27 @@ bool RunAndCompare(Driver& drv, const Layer& L, const PredictorStalls& stalls, u
 // ---- Random configurations, both elaboration configurations, stalls -----------------------
 
 struct PredCase {
-  int lanes;  // 4: Vesact_predictor_l4, 8: Vesact_predictor_l8
+  int lanes;  // 4: Vesact_predictor_l4 (or its netlist), 8: Vesact_predictor_l8
   std::string stall_name;
   PredictorStalls stalls;
+  bool gate = false;  // the gate-level netlist of Vesact_predictor_l4
   std::string Name() const { return "l" + std::to_string(lanes) + "_" + stall_name; }
 };
 void PrintTo(const PredCase& c, std::ostream* os) { *os << c.Name(); }
 
-std::vector<PredCase> PredCases() {
+// The RTL cases (both configurations), or the gate-level ones (the l4 netlist).
+std::vector<PredCase> PredCases(bool gate) {
   const StallSpec none = StallSpec::None(), rnd = StallSpec::Random(0.3),
                   bursty = StallSpec::Bursty(0.1, 8);
   std::vector<PredCase> cases;
-  for (int lanes : {4, 8}) {
-    cases.push_back({lanes, "none", PredictorStalls::None()});
-    cases.push_back({lanes, "all_rand30", PredictorStalls::All(rnd)});
-    cases.push_back({lanes, "all_bursty", PredictorStalls::All(bursty)});
-    cases.push_back({lanes, "in_only", {rnd, bursty, none, none, none}});
-    cases.push_back({lanes, "out_only", {none, none, rnd, bursty, rnd}});
-    cases.push_back({lanes, "w_starved", {none, StallSpec::Random(0.8), none, none, none}});
-    cases.push_back({lanes, "row_blocked", {none, none, StallSpec::Random(0.9), none, none}});
+  for (int lanes : gate ? std::vector<int>{4} : std::vector<int>{4, 8}) {
+    cases.push_back({lanes, "none", PredictorStalls::None(), gate});
+    cases.push_back({lanes, "all_rand30", PredictorStalls::All(rnd), gate});
+    cases.push_back({lanes, "all_bursty", PredictorStalls::All(bursty), gate});
+    cases.push_back({lanes, "in_only", {rnd, bursty, none, none, none}, gate});
+    cases.push_back({lanes, "out_only", {none, none, rnd, bursty, rnd}, gate});
+    cases.push_back({lanes, "w_starved", {none, StallSpec::Random(0.8), none, none, none}, gate});
+    cases.push_back({lanes, "row_blocked", {none, none, StallSpec::Random(0.9), none, none}, gate});
   }
   return cases;
 }
@@ -614,32 +625,35 @@ TEST_P(PredictorRandom, MatchesGolden) {
   SCOPED_TRACE("seed " + std::to_string(seed));
   const PredCase& c = GetParam();
   const int layers = c.stall_name == "none" ? 40 : 15;
-  if (c.lanes == 4) {
+  if (c.gate) {
+    RunRandom<DriverL4Gate>(c.stalls, layers, seed);
+  } else if (c.lanes == 4) {
     RunRandom<DriverL4>(c.stalls, layers, seed);
   } else {
     RunRandom<DriverL8>(c.stalls, layers, seed);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Rtl, PredictorRandom, ::testing::ValuesIn(PredCases()),
-                         [](const ::testing::TestParamInfo<PredCase>& info) {
-                           return info.param.Name();
-                         });
+std::string PredName(const ::testing::TestParamInfo<PredCase>& info) { return info.param.Name(); }
+INSTANTIATE_TEST_SUITE_P(Rtl, PredictorRandom, ::testing::ValuesIn(PredCases(false)), PredName);
+INSTANTIATE_TEST_SUITE_P(Gate, PredictorRandom, ::testing::ValuesIn(PredCases(true)), PredName);
 
 // ---- Edge cases -------------------------------------------------------------------------
 
 struct EdgeCase {
   std::string name;
   Shape shape;
+  bool gate = false;  // the gate-level netlist of Vesact_predictor_l4
 };
 
-std::vector<EdgeCase> EdgeCases() {
+// Each case on Vesact_predictor_l4, or on its gate-level netlist.
+std::vector<EdgeCase> EdgeCases(bool gate) {
   auto shape = [](std::function<void(Shape&)> f) {
     Shape s;
     f(s);
     return s;
   };
-  return {
+  std::vector<EdgeCase> cases = {
       {"k1", shape([](Shape& s) { s.k = 1; })},
       {"k_eq_n", shape([](Shape& s) { s.n_tokens = 4, s.n_valid = 4, s.k = 4; })},
       {"k_gt_n_valid", shape([](Shape& s) { s.n_tokens = 4, s.n_valid = 2, s.k = 4; })},
@@ -671,20 +685,21 @@ std::vector<EdgeCase> EdgeCases() {
          s.n_tokens = 16, s.n_valid = 16, s.heads = 2, s.d_head = 16, s.k = 4, s.w = 4;
        })},
   };
+  for (EdgeCase& c : cases) c.gate = gate;
+  return cases;
 }
 
 void PrintTo(const EdgeCase& c, std::ostream* os) { *os << c.name; }
 
-class PredictorEdge : public ::testing::TestWithParam<EdgeCase> {};
-
-TEST_P(PredictorEdge, MatchesGolden) {
+// Every case with and without stalls, a few random draws of the free fields.
+template <class Driver>
+void RunEdge(const Shape& shape) {
   const uint64_t seed = TestSeed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
-  DriverL4 drv(seed);
-  // Every case with and without stalls, a few random draws of the free fields.
+  Driver drv(seed);
   for (int n = 0; n < 6; ++n) {
-    const Layer L = MakeLayerFor<DriverL4>(GetParam().shape, rng);
+    const Layer L = MakeLayerFor<Driver>(shape, rng);
     const PredictorStalls stalls =
         n % 2 ? PredictorStalls::All(StallSpec::Random(0.3)) : PredictorStalls::None();
     SCOPED_TRACE("draw " + std::to_string(n) + ": " + Describe(L));
@@ -692,10 +707,19 @@ TEST_P(PredictorEdge, MatchesGolden) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Rtl, PredictorEdge, ::testing::ValuesIn(EdgeCases()),
-                         [](const ::testing::TestParamInfo<EdgeCase>& info) {
-                           return info.param.name;
-                         });
+class PredictorEdge : public ::testing::TestWithParam<EdgeCase> {};
+
+TEST_P(PredictorEdge, MatchesGolden) {
+  if (GetParam().gate) {
+    RunEdge<DriverL4Gate>(GetParam().shape);
+  } else {
+    RunEdge<DriverL4>(GetParam().shape);
+  }
+}
+
+std::string EdgeName(const ::testing::TestParamInfo<EdgeCase>& info) { return info.param.name; }
+INSTANTIATE_TEST_SUITE_P(Rtl, PredictorEdge, ::testing::ValuesIn(EdgeCases(false)), EdgeName);
+INSTANTIATE_TEST_SUITE_P(Gate, PredictorEdge, ::testing::ValuesIn(EdgeCases(true)), EdgeName);
 
 // The wider configuration at full size (n = NMax, d = DMax, k = KMax).
 TEST(PredictorEdgeL8, FullSize) {
@@ -801,28 +825,35 @@ TEST(PredictorBias, ExtremeSumsL8) {
   RunExtremeBias<DriverL8>(4, seed);
 }
 
+TEST(PredictorBias, ExtremeSumsL4Gate) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  RunExtremeBias<DriverL4Gate>(12, seed);
+}
+
 // The unit samples w_bias_i with a column's last beat only: junk on the other beats of
 // every column changes nothing.
-TEST(PredictorBias, OnlyLastBeatSampled) {
+template <class Driver>
+void RunLastBeatBias() {
   const uint64_t seed = TestSeed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
-  DriverL4 drv(seed);
+  Driver drv(seed);
   for (int n = 0; n < 8; ++n) {
     Shape s;
     s.bias = n % 2 ? BiasKind::kMixed : BiasKind::kComparable;
-    const Layer L = MakeLayerFor<DriverL4>(s, rng);
+    const Layer L = MakeLayerFor<Driver>(s, rng);
     SCOPED_TRACE("layer " + std::to_string(n) + ": " + Describe(L));
-    const int beats_per_column = L.x.cols / DriverL4::kLanes;
+    const int beats_per_column = L.x.cols / Driver::kLanes;
     std::vector<sim::PredictorWBeat> w_beats =
-        sim::PredictorWBeats(L.weights, L.heads, DriverL4::kLanes);
+        sim::PredictorWBeats(L.weights, L.heads, Driver::kLanes);
     for (size_t b = 0; b < w_beats.size(); ++b) {
       if ((b + 1) % beats_per_column != 0) w_beats[b].bias = static_cast<int32_t>(rng());
     }
     const SplsDecision want = Predict(L.x, L.n_valid, L.heads, L.weights, L.cfg);
     const PredictorResult r =
         drv.Run(sim::MakePredictorCfg(L.x, L.n_valid, L.heads, L.weights, L.cfg),
-                sim::PredictorXBeats(L.x, L.n_valid, DriverL4::kLanes), w_beats, L.x.rows,
+                sim::PredictorXBeats(L.x, L.n_valid, Driver::kLanes), w_beats, L.x.rows,
                 PredictorStalls::All(StallSpec::Random(0.3)), seed + n);
     ASSERT_TRUE(r.done);
     ASSERT_EQ(r.err_code, 0);
@@ -830,6 +861,9 @@ TEST(PredictorBias, OnlyLastBeatSampled) {
     if (!ExpectSameDecision(r.decision, want, L, seed)) return;
   }
 }
+
+TEST(PredictorBias, OnlyLastBeatSampled) { RunLastBeatBias<DriverL4>(); }
+TEST(PredictorBias, OnlyLastBeatSampledGate) { RunLastBeatBias<DriverL4Gate>(); }
 
 // ---- Cycle count ------------------------------------------------------------------------
 
@@ -857,7 +891,8 @@ void RunCycles(const Shape& s, uint64_t seed) {
   }
 }
 
-TEST(PredictorCycles, NoStallsL4) {
+template <class Driver>
+void RunCyclesL4() {
   const uint64_t seed = TestSeed();
   for (int n : {1, 2, 5, 16}) {
     Shape s;
@@ -865,7 +900,7 @@ TEST(PredictorCycles, NoStallsL4) {
     s.n_valid = n;
     s.heads = 2;
     s.d_head = 16;
-    RunCycles<DriverL4>(s, seed + n);
+    RunCycles<Driver>(s, seed + n);
   }
   // Columns of one beat (d = Lanes): a column every n cycles, the W loader and the bias
   // queue at their tightest.
@@ -874,10 +909,13 @@ TEST(PredictorCycles, NoStallsL4) {
     s.n_tokens = n;
     s.n_valid = n;
     s.heads = 1;
-    s.d_head = DriverL4::kLanes;
-    RunCycles<DriverL4>(s, seed + 100 + n);
+    s.d_head = Driver::kLanes;
+    RunCycles<Driver>(s, seed + 100 + n);
   }
 }
+
+TEST(PredictorCycles, NoStallsL4) { RunCyclesL4<DriverL4>(); }
+TEST(PredictorCycles, NoStallsL4Gate) { RunCyclesL4<DriverL4Gate>(); }
 
 TEST(PredictorCycles, NoStallsL8) {
   const uint64_t seed = TestSeed();
@@ -891,11 +929,12 @@ TEST(PredictorCycles, NoStallsL8) {
 
 // ---- Configuration errors ---------------------------------------------------------------
 
-TEST(PredictorCfgError, EachFieldThenAGoodRun) {
+template <class Driver>
+void RunCfgErrors() {
   const uint64_t seed = TestSeed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
-  DriverL4 drv(seed);
+  Driver drv(seed);
   Shape s;
   s.n_tokens = 8;
   s.n_valid = 8;
@@ -904,12 +943,12 @@ TEST(PredictorCfgError, EachFieldThenAGoodRun) {
   s.k = 3;
   s.w = 2;
   s.t = 2;
-  const Layer good = MakeLayerFor<DriverL4>(s, rng);
+  const Layer good = MakeLayerFor<Driver>(s, rng);
   const PredictorCfg base =
       sim::MakePredictorCfg(good.x, good.n_valid, good.heads, good.weights, good.cfg);
-  const std::vector<Bits> x_beats = sim::PredictorXBeats(good.x, good.n_valid, DriverL4::kLanes);
+  const std::vector<Bits> x_beats = sim::PredictorXBeats(good.x, good.n_valid, Driver::kLanes);
   const std::vector<sim::PredictorWBeat> w_beats =
-      sim::PredictorWBeats(good.weights, good.heads, DriverL4::kLanes);
+      sim::PredictorWBeats(good.weights, good.heads, Driver::kLanes);
 
   struct Bad {
     std::string what;
@@ -968,6 +1007,9 @@ TEST(PredictorCfgError, EachFieldThenAGoodRun) {
   EXPECT_EQ(r.err_code, Pkg::PRED_ERR_K);
   RunAndCompare(drv, good, PredictorStalls::None(), seed + 1);
 }
+
+TEST(PredictorCfgError, EachFieldThenAGoodRun) { RunCfgErrors<DriverL4>(); }
+TEST(PredictorCfgError, EachFieldThenAGoodRunGate) { RunCfgErrors<DriverL4Gate>(); }
 
 // ---- The MiniLM-shaped configuration ------------------------------------------------------
 
