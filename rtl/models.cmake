@@ -43,6 +43,9 @@ target_include_directories(esact_rtl SYSTEM PUBLIC
 #   class. verilate() runs Verilator while CMake configures, so a missing netlist is written
 #   then; afterwards a build rewrites it whenever an RTL file changes. Lint is for the RTL,
 #   not for Yosys's output (-Wno-lint -Wno-style); no --assert (synthesis drops assertions).
+#   -fno-gate: Verilator 5.006's gate-inlining pass (V3Gate) miscompiles the flat netlist of
+#   esact_vec (every LayerNorm output -128; correct with -fno-gate, with -O0 and with
+#   --public-flat-rw, not with -fno-dfg); Yosys has optimized the netlist already.
 find_program(ESACT_YOSYS yosys)
 function(esact_add_netlist_model prefix top)
   if(NOT ESACT_YOSYS)
@@ -68,7 +71,7 @@ function(esact_add_netlist_model prefix top)
     TOP_MODULE ${top}
     SOURCES ${netlist}
     TRACE_FST
-    VERILATOR_ARGS -Wno-fatal -Wno-lint -Wno-style --x-assign unique --x-initial unique
+    VERILATOR_ARGS -Wno-fatal -Wno-lint -Wno-style --x-assign unique --x-initial unique -fno-gate
     OPT_FAST -O1
     OPT_GLOBAL -Os)
 endfunction()

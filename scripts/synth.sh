@@ -151,6 +151,8 @@ if [[ $docs -eq 1 && $fails -eq 0 ]]; then
     echo "per-gate CMOS count, a relative area measure between units, not a layout area (a"
     echo "trailing + marks a lower bound: cells without a CMOS model, such as flip-flops with"
     echo "enables, count nothing). ABC varies the counts by a few per cent from run to run."
+    echo "The flattened netlists of the \`# gate-level\` lines pass their unit's golden-model tests"
+    echo "in \`make test\` (\`scripts/netlist.sh\`, docs/architecture.md section 13)."
     echo
     cat "$LOG_DIR/summary.md"
   } >docs/synthesis.md

@@ -25,6 +25,9 @@
 //   VecCfgError     each illegal field gives its code in 2 cycles, takes nothing, keeps the
 //                   loaded parameters; the next run is correct. Residual mults above 2^15
 //                   (a, b, both) in RESIDUAL_LN; other modes ignore the mults.
+//   Gate/*, *Gate   the random sequences, LN edges, exact-value, GELU, requant, cycle and
+//                   error checks above on the gate-level netlist of Vesact_vec_l4 (Yosys
+//                   `synth`, flattened: rtl/tops.txt '# gate-level').
 //   VecMiniLm       the MiniLM-shaped model (DMax 1536, Lanes 16): LN rows of 384 at one
 //                   beat per cycle, GELU and REQUANT rows of 1536, the largest |n| at d 1536.
 //
@@ -50,6 +53,7 @@
 #include "Vesact_vec_l4.h"
 #include "Vesact_vec_l4_esact_pkg.h"
 #include "Vesact_vec_l4_esact_vec.h"
+#include "Vesact_vec_l4_gl.h"
 #include "Vesact_vec_l8.h"
 #include "Vesact_vec_l8_esact_vec.h"
 #include "Vesact_vec_minilm.h"
@@ -95,6 +99,9 @@ static_assert(static_cast<int>(VecMode::kGelu) == Pkg::VEC_MODE_GELU);
 static_assert(static_cast<int>(VecMode::kResidualLn) == Pkg::VEC_MODE_RESIDUAL_LN);
 
 using DriverL4 = sim::VecDriver<Vesact_vec_l4, Vesact_vec_l4_esact_vec>;
+// The gate-level twin of Vesact_vec_l4: its Yosys netlist (rtl/tops.txt '# gate-level').
+// The ports are the RTL's, so the same driver runs it, with the RTL model's parameters.
+using DriverL4Gate = sim::VecDriver<Vesact_vec_l4_gl, Vesact_vec_l4_esact_vec>;
 using DriverL8 = sim::VecDriver<Vesact_vec_l8, Vesact_vec_l8_esact_vec>;
 using DriverMiniLm = sim::VecDriver<Vesact_vec_minilm, Vesact_vec_minilm_esact_vec>;
 
@@ -378,22 +385,24 @@ Matrix<int32_t> RandomAcc(int rows, int d, std::mt19937_64& rng) {
 // ============================================================================================
 
 struct VecCase {
-  int lanes;  // 4: Vesact_vec_l4, 8: Vesact_vec_l8
+  int lanes;  // 4: Vesact_vec_l4 (or its netlist), 8: Vesact_vec_l8
   std::string stall_name;
   VecStalls stalls;
+  bool gate = false;  // the gate-level netlist of Vesact_vec_l4
   std::string Name() const { return "l" + std::to_string(lanes) + "_" + stall_name; }
 };
 void PrintTo(const VecCase& c, std::ostream* os) { *os << c.Name(); }
 
-std::vector<VecCase> VecCases() {
+// The RTL cases (both configurations), or the gate-level ones (the l4 netlist).
+std::vector<VecCase> VecCases(bool gate) {
   const StallSpec rnd = StallSpec::Random(0.3), bursty = StallSpec::Bursty(0.1, 8);
   std::vector<VecCase> cases;
-  for (int lanes : {4, 8}) {
-    cases.push_back({lanes, "none", VecStalls::None()});
-    cases.push_back({lanes, "all_rand30", VecStalls::All(rnd)});
-    cases.push_back({lanes, "all_bursty", VecStalls::All(bursty)});
-    cases.push_back({lanes, "in_only", VecStalls::Inputs(rnd)});
-    cases.push_back({lanes, "out_only", VecStalls::Outputs(bursty)});
+  for (int lanes : gate ? std::vector<int>{4} : std::vector<int>{4, 8}) {
+    cases.push_back({lanes, "none", VecStalls::None(), gate});
+    cases.push_back({lanes, "all_rand30", VecStalls::All(rnd), gate});
+    cases.push_back({lanes, "all_bursty", VecStalls::All(bursty), gate});
+    cases.push_back({lanes, "in_only", VecStalls::Inputs(rnd), gate});
+    cases.push_back({lanes, "out_only", VecStalls::Outputs(bursty), gate});
   }
   return cases;
 }
@@ -482,7 +491,10 @@ TEST_P(VecRandom, MatchesGolden) {
   SCOPED_TRACE("seed " + std::to_string(seed));
   const VecCase& c = GetParam();
   const int runs = c.stall_name == "none" ? 200 : 100;
-  if (c.lanes == 4) {
+  if (c.gate) {
+    DriverL4Gate drv(seed);
+    RunRandomSequence(drv, c.stalls, runs, 5, seed);
+  } else if (c.lanes == 4) {
     DriverL4 drv(seed);
     RunRandomSequence(drv, c.stalls, runs, 5, seed);
   } else {
@@ -491,10 +503,9 @@ TEST_P(VecRandom, MatchesGolden) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Rtl, VecRandom, ::testing::ValuesIn(VecCases()),
-                         [](const ::testing::TestParamInfo<VecCase>& info) {
-                           return info.param.Name();
-                         });
+std::string VecName(const ::testing::TestParamInfo<VecCase>& info) { return info.param.Name(); }
+INSTANTIATE_TEST_SUITE_P(Rtl, VecRandom, ::testing::ValuesIn(VecCases(false)), VecName);
+INSTANTIATE_TEST_SUITE_P(Gate, VecRandom, ::testing::ValuesIn(VecCases(true)), VecName);
 
 // ============================================================================================
 // LayerNorm edge cases
@@ -599,10 +610,17 @@ TEST_P(VecLnEdge, MatchesGolden) {
   RunLnEdge<DriverL8>(GetParam(), seed + 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Rtl, VecLnEdge, ::testing::ValuesIn(LnEdges()),
-                         [](const ::testing::TestParamInfo<LnEdge>& info) {
-                           return info.param.name;
-                         });
+// The same edges on the gate-level netlist of Vesact_vec_l4.
+class VecLnEdgeGate : public VecLnEdge {};
+TEST_P(VecLnEdgeGate, MatchesGolden) {
+  const uint64_t seed = TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  RunLnEdge<DriverL4Gate>(GetParam(), seed);
+}
+
+std::string LnEdgeName(const ::testing::TestParamInfo<LnEdge>& info) { return info.param.name; }
+INSTANTIATE_TEST_SUITE_P(Rtl, VecLnEdge, ::testing::ValuesIn(LnEdges()), LnEdgeName);
+INSTANTIATE_TEST_SUITE_P(Gate, VecLnEdgeGate, ::testing::ValuesIn(LnEdges()), LnEdgeName);
 
 // A constant row normalizes to c = 0, so every output is Requantize(beta), whatever the
 // residual mults: the golden rows are checked against that rule too, then the RTL against
@@ -742,6 +760,7 @@ void RunNormExact(uint64_t seed) {
 }
 
 TEST(VecLn, NormalizedValueExactL4) { RunNormExact<DriverL4>(TestSeed()); }
+TEST(VecLn, NormalizedValueExactL4Gate) { RunNormExact<DriverL4Gate>(TestSeed()); }
 TEST(VecLn, NormalizedValueExactL8) { RunNormExact<DriverL8>(TestSeed()); }
 
 // The residual's own rounding: rows where a mult_a + b mult_b is an exact tie
@@ -831,6 +850,7 @@ void RunResidualTies(uint64_t seed) {
 }
 
 TEST(VecLn, ResidualRoundingTiesL4) { RunResidualTies<DriverL4>(TestSeed()); }
+TEST(VecLn, ResidualRoundingTiesL4Gate) { RunResidualTies<DriverL4Gate>(TestSeed()); }
 TEST(VecLn, ResidualRoundingTiesL8) { RunResidualTies<DriverL8>(TestSeed()); }
 
 // ============================================================================================
@@ -877,6 +897,7 @@ void RunGeluCases(uint64_t seed) {
 }
 
 TEST(VecGelu, AllInputsL4) { RunGeluCases<DriverL4>(TestSeed()); }
+TEST(VecGelu, AllInputsL4Gate) { RunGeluCases<DriverL4Gate>(TestSeed()); }
 TEST(VecGelu, AllInputsL8) { RunGeluCases<DriverL8>(TestSeed()); }
 
 template <class Driver>
@@ -919,6 +940,7 @@ void RunRequantCases(uint64_t seed) {
 }
 
 TEST(VecRequant, EdgesL4) { RunRequantCases<DriverL4>(TestSeed()); }
+TEST(VecRequant, EdgesL4Gate) { RunRequantCases<DriverL4Gate>(TestSeed()); }
 TEST(VecRequant, EdgesL8) { RunRequantCases<DriverL8>(TestSeed()); }
 
 TEST(VecAdd, Saturation) {
@@ -989,18 +1011,20 @@ void RunCycleCases(uint64_t seed) {
 }
 
 TEST(VecCycles, NoStallsL4) { RunCycleCases<DriverL4>(TestSeed()); }
+TEST(VecCycles, NoStallsL4Gate) { RunCycleCases<DriverL4Gate>(TestSeed()); }
 TEST(VecCycles, NoStallsL8) { RunCycleCases<DriverL8>(TestSeed()); }
 
 // ============================================================================================
 // Configuration errors
 // ============================================================================================
 
-TEST(VecCfgError, EachFieldThenAGoodRun) {
+template <class Driver>
+void RunCfgErrors() {
   const uint64_t seed = TestSeed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
-  DriverL4 drv(seed);
-  const int d_max = DriverL4::kDMax;
+  Driver drv(seed);
+  const int d_max = Driver::kDMax;
 
   // Beats on every input stream, offered the whole time of an errored run.
   const int d = 10;
@@ -1115,6 +1139,9 @@ TEST(VecCfgError, EachFieldThenAGoodRun) {
   // A full good sequence afterwards.
   RunRandomSequence(drv, VecStalls::All(StallSpec::Random(0.3)), 12, 3, seed + 7);
 }
+
+TEST(VecCfgError, EachFieldThenAGoodRun) { RunCfgErrors<DriverL4>(); }
+TEST(VecCfgError, EachFieldThenAGoodRunGate) { RunCfgErrors<DriverL4Gate>(); }
 
 // ============================================================================================
 // The MiniLM-shaped configuration
