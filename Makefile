@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 WAVE := $(BUILD)/waves/esact-sim.fst
 
-.PHONY: all deps configure build test sim bench minilm eval lint synth fpga wave format clean
+.PHONY: all deps configure build test gate sim bench minilm eval lint synth fpga wave format clean
 
 all: build
 
@@ -23,6 +23,11 @@ build: configure
 # The regression CI runs: lint, synthesis, then every ctest test (smoke and full).
 test: lint synth build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --no-tests=error
+
+# The gate-level regression alone (part of `make test`): the tests of the Yosys netlists of
+# the '# gate-level' lines of rtl/tops.txt (docs/architecture.md section 13).
+gate: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -R Gate --no-tests=error
 
 # Default synthetic layer through the golden model, then the whole layer through the RTL
 # (esact_top) dense and with SPLS, checked against the golden model; writes the waveform.

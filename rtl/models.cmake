@@ -46,6 +46,8 @@ target_include_directories(esact_rtl SYSTEM PUBLIC
 #   -fno-gate: Verilator 5.006's gate-inlining pass (V3Gate) miscompiles the flat netlist of
 #   esact_vec (every LayerNorm output -128; correct with -fno-gate, with -O0 and with
 #   --public-flat-rw, not with -fno-dfg); Yosys has optimized the netlist already.
+#   The C++ of a flat netlist is a few huge functions: g++ -O1 spends about 20 CPU minutes
+#   on esact_vec's, -O0 two; the gate-level tests stay short (about 30 s of CPU in all).
 find_program(ESACT_YOSYS yosys)
 function(esact_add_netlist_model prefix top)
   if(NOT ESACT_YOSYS)
@@ -72,8 +74,8 @@ function(esact_add_netlist_model prefix top)
     SOURCES ${netlist}
     TRACE_FST
     VERILATOR_ARGS -Wno-fatal -Wno-lint -Wno-style --x-assign unique --x-initial unique -fno-gate
-    OPT_FAST -O1
-    OPT_GLOBAL -Os)
+    OPT_FAST -O0
+    OPT_GLOBAL -O0)
 endfunction()
 
 # One model per non-comment line of rtl/tops.txt, and a gate-level twin of each line marked

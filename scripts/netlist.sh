@@ -3,8 +3,9 @@
 # regression: the elaboration of scripts/synth.sh, Yosys's generic `synth`, flattened, then
 # write_verilog (gates as expressions, flip-flops as always blocks: plain Verilog that
 # Verilator reads). splitnets gives every internal bit its own wire: a vector whose bits
-# feed each other through gates is a false combinational loop to Verilator (UNOPTFLAT). rtl/models.cmake verilates it as class <prefix>_gl and the unit's tests
-# run the same golden-model checks on it as on the RTL (docs/synthesis.md).
+# feed each other through gates is a false combinational loop to Verilator (UNOPTFLAT).
+# rtl/models.cmake verilates the netlist as class <prefix>_gl, and the unit's tests run the
+# same golden-model checks on it as on the RTL (docs/architecture.md section 13).
 # The netlist is written to a temporary file and renamed, so a failed run leaves none; the
 # Yosys log goes beside it (<out>.log).
 # Usage: scripts/netlist.sh <model prefix> <out.v>
