@@ -63,7 +63,7 @@ function(esact_add_netlist_model prefix top)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${inputs})
   set(stale OFF)
   foreach(f IN LISTS inputs)
-    if(f IS_NEWER_THAN ${netlist})  # also true when the netlist is missing
+    if("${f}" IS_NEWER_THAN "${netlist}")  # also true when the netlist is missing
       set(stale ON)
     endif()
   endforeach()
